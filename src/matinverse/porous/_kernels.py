@@ -149,7 +149,16 @@ def _pcg(neighbours, d, rhs, x, max_iter, rtol, r, z, p, ap):
 def _newton(neighbours, field0, coupling, bound, direction, x, step_tol, work):
     """Newton iterations from ``bound``; x is kept on the ``direction`` side of it."""
     n = neighbours.shape[0]
-    h, d, rhs, dx, r, z, p, ap = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
+    h, d, rhs, dx, r, z, p, ap = (
+        work[0],
+        work[1],
+        work[2],
+        work[3],
+        work[4],
+        work[5],
+        work[6],
+        work[7],
+    )
     for i in range(n):
         x[i] = bound[i]
     for _ in range(30):
@@ -262,7 +271,9 @@ def exact_isotherms(grids, mus, beta, w_ff, w_mf, accuracy, desorption, ads, des
             for i in range(n):
                 field0[i] = beta * (mus[k] + w_mf * n_solid[i])
             direction = -1 if k == 0 else 1
-            failures += solve_point(neighbours, field0, coupling, bound, direction, accuracy, x, work, v)
+            failures += solve_point(
+                neighbours, field0, coupling, bound, direction, accuracy, x, work, v
+            )
             bound[:] = x
             ads[g, k] = x.sum() / n
         if desorption:
@@ -270,7 +281,9 @@ def exact_isotherms(grids, mus, beta, w_ff, w_mf, accuracy, desorption, ads, des
             for k in range(n_points - 2, -1, -1):
                 for i in range(n):
                     field0[i] = beta * (mus[k] + w_mf * n_solid[i])
-                failures += solve_point(neighbours, field0, coupling, bound, -1, accuracy, x, work, v)
+                failures += solve_point(
+                    neighbours, field0, coupling, bound, -1, accuracy, x, work, v
+                )
                 bound[:] = x
                 des[g, k] = x.sum() / n
     return failures
@@ -315,7 +328,12 @@ def jacobi_isotherms(grids, mus, beta, w_ff, w_mf, tolerance, max_sweeps, desorp
         for k in range(n_points):
             for i in range(n):
                 field0[i] = beta * (mus[k] + w_mf * n_solid[i])
-            if _jacobi_point(neighbours, field0, coupling, rho, new, tolerance, n_sites, max_sweeps) < 0:
+            if (
+                _jacobi_point(
+                    neighbours, field0, coupling, rho, new, tolerance, n_sites, max_sweeps
+                )
+                < 0
+            ):
                 failures += 1
             ads[g, k] = rho.sum() / n
         if desorption:
@@ -323,7 +341,12 @@ def jacobi_isotherms(grids, mus, beta, w_ff, w_mf, tolerance, max_sweeps, desorp
             for k in range(n_points - 2, -1, -1):
                 for i in range(n):
                     field0[i] = beta * (mus[k] + w_mf * n_solid[i])
-                if _jacobi_point(neighbours, field0, coupling, rho, new, tolerance, n_sites, max_sweeps) < 0:
+                if (
+                    _jacobi_point(
+                        neighbours, field0, coupling, rho, new, tolerance, n_sites, max_sweeps
+                    )
+                    < 0
+                ):
                     failures += 1
                 des[g, k] = rho.sum() / n
     return failures

@@ -42,7 +42,7 @@ class LatticeDFT:
     steps). method "jacobi" is the seed's plain Jacobi iteration, stopped when the mean over
     the L*L sites of (delta rho)^2 falls below ``tolerance``; near condensation this stops
     far from the fixed point (critical slowing down), so its theta can differ from the exact
-    one by up to a few 1e-2.
+    one by more than 0.1 (it can stop just before a condensation step).
     """
 
     temperature: float = 298.0

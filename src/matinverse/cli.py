@@ -1,0 +1,38 @@
+"""The ``matinverse`` command: a thin layer over the library, one sub-command per problem."""
+
+import sys
+
+import typer
+
+from matinverse import __version__
+from matinverse.errors import InputError
+from matinverse.porous.cli import app as porous_app
+
+app = typer.Typer(
+    help="Machine-learning inverse design of materials, checked by physical oracles.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(porous_app, name="porous")
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+):
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Console entry point: bad input is one line on stderr and exit status 2."""
+    try:
+        app()
+    except InputError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
