@@ -37,9 +37,10 @@ class LatticeDFT:
     relative_pressure is the increasing RH grid in [0, 1]; mu_at_zero (kcal/mol) is the
     chemical potential used at RH = 0.
 
-    method "exact" (default) returns the fixed point that warm-started Jacobi converges to,
-    to a max-norm error of about ``accuracy`` per site (Gauss-Seidel and certified Newton
-    steps). method "jacobi" is the seed's plain Jacobi iteration, stopped when the mean over
+    method "exact" (default) returns the fixed point that warm-started Jacobi converges to:
+    the same iteration, stopped when the estimated distance to the limit, ||rho - rho*||_2
+    over the grid, is below ``accuracy`` (so theta is within accuracy / sqrt(n_pore)).
+    method "jacobi" is the seed's plain Jacobi iteration, stopped when the mean over
     the L*L sites of (delta rho)^2 falls below ``tolerance``; near condensation this stops
     far from the fixed point (critical slowing down), so its theta can differ from the exact
     one by more than 0.1 (it can stop just before a condensation step).
@@ -54,7 +55,7 @@ class LatticeDFT:
     mu_at_zero: float = -90.0
     method: str = "exact"
     tolerance: float = 1e-10
-    accuracy: float = 1e-10
+    accuracy: float = 1e-9
     max_sweeps: int = 1_000_000
 
     def __post_init__(self):
@@ -118,7 +119,9 @@ class LatticeDFT:
         mus = self.chemical_potential()
         args = (grids, mus, self.beta, self.w_ff, self.w_mf)
         if self.method == "exact":
-            failures = _kernels.exact_isotherms(*args, self.accuracy, desorption, ads, des)
+            failures = _kernels.exact_isotherms(
+                *args, self.accuracy, self.max_sweeps, desorption, ads, des
+            )
         else:
             failures = _kernels.jacobi_isotherms(
                 *args, self.tolerance, self.max_sweeps, desorption, ads, des
