@@ -1,0 +1,33 @@
+"""Shared tiny fixtures: a small reference dataset made in process."""
+
+import numpy as np
+import pytest
+
+# small enough to generate in about a second; n is not a multiple of chunk_size on purpose
+TINY = {"n": 45, "seed": 7, "chunk_size": 10, "size": 8}
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory):
+    """load_dataset of TINY generated serially (in this process)."""
+    from matinverse.porous.dataset import generate_dataset, load_dataset
+
+    out = tmp_path_factory.mktemp("reference") / "data"
+    generate_dataset(out, **TINY)
+    return load_dataset(out)
+
+
+@pytest.fixture
+def tiny():
+    """Keyword arguments of generate_dataset for the reference dataset (a fresh copy)."""
+    return dict(TINY)
+
+
+@pytest.fixture
+def assert_same_dataset():
+    def check(a, b):
+        for name in ("grids", "family", "adsorption", "desorption", "relative_pressure", "index"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+        assert a.family_names == b.family_names
+
+    return check
