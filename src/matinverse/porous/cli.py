@@ -91,7 +91,7 @@ def dataset(
     workers: int = typer.Option(1, "--workers", min=1, help="Local processes."),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address."),
     chunk_size: int = typer.Option(500, "--chunk-size", min=1, help="Samples per chunk."),
-    size: int = typer.Option(20, "--size", min=2, help="Grid side L."),
+    size: int = typer.Option(20, "--size", min=4, help="Grid side L."),
 ):
     """Generate grids from several families and simulate them, resumably, into Zarr."""
     with make_executor(workers=workers, scheduler=scheduler) as executor:
@@ -105,7 +105,10 @@ def dataset(
                 executor=executor,
                 progress=progress,
             )
-    typer.echo(f"{out}: {summary}")
+    typer.echo(
+        f"{out}: {summary.done}/{summary.n} samples complete "
+        f"({summary.computed} computed now, {summary.resumed} found done, {summary.seconds:.0f} s)"
+    )
 
 
 @app.command()

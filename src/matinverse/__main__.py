@@ -1,0 +1,5 @@
+"""``python -m matinverse`` runs the ``matinverse`` command."""
+
+from matinverse.cli import main
+
+main()
