@@ -21,7 +21,7 @@ def setup_commands() -> list[str]:
 
 def test_readme_starts_with_two_setup_commands():
     main_job, tests = setup_commands()
-    assert "torch==2.13.0" in main_job and "matinverse porous" in main_job
+    assert "torch==2.13.0" in main_job and "matinverse porous design" in main_job
     assert "torch==2.13.0" in tests and "pytest" in tests
 
 

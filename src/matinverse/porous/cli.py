@@ -1,17 +1,34 @@
-"""``matinverse porous ...``: simulate isotherms, generate datasets, plot grids."""
+"""``matinverse porous ...``: simulate isotherms, generate datasets, plot grids, train the
+predictor and generator, design grids for target isotherms."""
 
+import json
+import os
+import shutil
+import sys
+import tempfile
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+import torch
 import typer
 
 from matinverse.errors import InputError
 from matinverse.io.atomic import atomic_path
+from matinverse.nn import load_model
 from matinverse.parallel.executor import make_executor
 from matinverse.porous.dataset import generate_dataset, load_dataset
-from matinverse.porous.plot import plot_grids_and_isotherms
-from matinverse.porous.simulator import Isotherms, LatticeDFT, validate_grids
+from matinverse.porous.design import STAGES, DesignSettings, PorousDesigner, default_weights
+from matinverse.porous.models import IsothermPredictor
+from matinverse.porous.plot import plot_design, plot_grids_and_isotherms
+from matinverse.porous.simulator import (
+    Isotherms,
+    LatticeDFT,
+    default_relative_pressure,
+    validate_grids,
+)
+from matinverse.porous.targets import read_targets
+from matinverse.porous.training import evaluate_predictor, train_generator, train_predictor
 from matinverse.progress import progress_bar
 
 app = typer.Typer(
@@ -162,3 +179,234 @@ def _load_isotherms(path: Path, n: int) -> Isotherms:
     if len(ads) != n:
         raise InputError(f"{path} holds {len(ads)} isotherms, fewer than the {n} grids drawn")
     return Isotherms(rh, ads, des)
+
+
+def _command_line() -> str:
+    return " ".join(["matinverse"] + sys.argv[1:])
+
+
+def _load_complete_dataset(path: Path):
+    data = load_dataset(path)
+    if len(data.grids) == 0:
+        raise InputError(f"dataset {path} has no complete chunk yet")
+    return data
+
+
+def _check_model_out(out: Path) -> Path:
+    if out.suffix != ".pt":
+        raise InputError(f"--out must end in .pt, got {out}")
+    return out.with_name(out.name + ".checkpoint")
+
+
+@app.command("train-predictor")
+def train_predictor_command(
+    dataset_dir: Path = typer.Argument(..., help="Dataset folder from 'porous dataset'."),
+    out: Path = typer.Option(..., "--out", help="Model file (.pt) to write."),
+    epochs: int = typer.Option(12, min=1, help="Passes over the training isotherms."),
+    batch_size: int = typer.Option(256, min=1),
+    lr: float = typer.Option(2e-3, help="Peak learning rate (cosine decay)."),
+    width: int = typer.Option(24, min=1, help="Channels of the convolutions."),
+    dilations: str = typer.Option("1,2,4,8,1", help="Dilation of each residual block."),
+    seed: int = typer.Option(0),
+):
+    """Train the isotherm predictor (CNN with periodic padding, symmetry augmentation).
+    Interrupted runs resume from OUT.checkpoint (one checkpoint per epoch)."""
+    checkpoint = _check_model_out(out)
+    try:
+        dil = tuple(int(d) for d in dilations.split(","))
+    except ValueError:
+        raise InputError(
+            f"--dilations must be comma-separated integers, got {dilations!r}"
+        ) from None
+    data = _load_complete_dataset(dataset_dir)
+    with progress_bar("training predictor") as progress:
+        model, report = train_predictor(
+            data,
+            epochs,
+            batch_size,
+            lr,
+            width,
+            dil,
+            seed=seed,
+            checkpoint=checkpoint,
+            progress=progress,
+        )
+    report.update(dataset=str(dataset_dir), dataset_attrs=data.attrs, command=_command_line())
+    model.save(out, metadata=report)
+    checkpoint.unlink(missing_ok=True)
+    maes = ", ".join(f"{k} {v:.4f}" for k, v in report["validation_mae"].items())
+    typer.echo(f"wrote {out}; validation MAE: {maes}")
+
+
+@app.command("evaluate-predictor")
+def evaluate_predictor_command(
+    dataset_dir: Path = typer.Argument(..., help="Held-out dataset folder."),
+    predictor: Path = typer.Option(None, help="Predictor weights (default: shipped)."),
+    exclude: Path = typer.Option(None, help="Training dataset: drop isotherms it holds."),
+):
+    """Held-out accuracy of the predictor (MAE of theta over the 41 points) per family."""
+    model = load_model(predictor or default_weights()[0], IsothermPredictor)
+    data = _load_complete_dataset(dataset_dir)
+    report = evaluate_predictor(model, data, _load_complete_dataset(exclude) if exclude else None)
+    typer.echo(
+        f"{report['samples']} held-out grids; MAE per grid: median {report['median']:.4f}, "
+        f"90th percentile {report['p90']:.4f}"
+    )
+    for name, mae in report["mae"].items():
+        count = report["per_family_samples"].get(name, report["samples"])
+        typer.echo(f"  {name:<9} MAE {mae:.4f}  ({count} grids)")
+
+
+@app.command("train-generator")
+def train_generator_command(
+    dataset_dir: Path = typer.Argument(..., help="Dataset folder (targets drawn from it)."),
+    predictor: Path = typer.Option(..., "--predictor", help="Trained predictor (.pt)."),
+    out: Path = typer.Option(..., "--out", help="Model file (.pt) to write."),
+    epochs: int = typer.Option(8, min=1),
+    steps: int = typer.Option(150, min=1, help="Batches per epoch."),
+    batch_size: int = typer.Option(256, min=1),
+    lr: float = typer.Option(1e-3),
+    code_dim: int = typer.Option(4, min=1, help="Size of the latent code."),
+    width: int = typer.Option(64, min=1),
+    diversity_weight: float = typer.Option(3.0, help="Weight of the mode-seeking loss."),
+    seed: int = typer.Option(0),
+):
+    """Train the generator (target isotherm, latent code) -> grid through the frozen
+    predictor. Interrupted runs resume from OUT.checkpoint."""
+    checkpoint = _check_model_out(out)
+    model = load_model(predictor, IsothermPredictor)
+    data = _load_complete_dataset(dataset_dir)
+    if data.grids.shape[-1] % 4:
+        raise InputError(
+            f"the generator needs a grid side divisible by 4, got {data.grids.shape[-1]}"
+        )
+    with progress_bar("training generator") as progress:
+        generator, report = train_generator(
+            model,
+            data,
+            epochs,
+            steps,
+            batch_size,
+            lr,
+            code_dim,
+            width,
+            diversity_weight,
+            seed=seed,
+            checkpoint=checkpoint,
+            progress=progress,
+        )
+    report.update(dataset=str(dataset_dir), predictor=str(predictor), command=_command_line())
+    generator.save(out, metadata=report)
+    checkpoint.unlink(missing_ok=True)
+    last = report["history"][-1]
+    typer.echo(
+        f"wrote {out}; exact MAE of code-0 grids: dataset targets "
+        f"{last['exact_mae_dataset']:.4f}, synthetic targets {last['exact_mae_synthetic']:.4f}"
+    )
+
+
+def _design_one(item, settings: DesignSettings, seed: int, predictor, generator, threads):
+    index, target = item
+    torch.set_num_threads(threads)
+    designer = PorousDesigner.pretrained(predictor, generator, settings=settings)
+    return designer.design(target, np.random.default_rng([seed, index]))
+
+
+@app.command()
+def design(
+    targets_file: Path = typer.Argument(..., help="TARGETS.csv: 41 theta values per line."),
+    out: Path = typer.Option(..., "--out", help="Output folder."),
+    candidates: int = typer.Option(5, "--candidates", min=1, help="Grids per target."),
+    seed: int = typer.Option(0, "--seed"),
+    time_limit: float = typer.Option(8.0, "--time-limit", min=0.0, help="Seconds per target."),
+    stages: str = typer.Option("generator,descent", help=f"Comma-separated, from {STAGES}."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Local processes (over targets)."),
+    predictor: Path = typer.Option(None, help="Predictor weights (default: shipped)."),
+    generator: Path = typer.Option(None, help="Generator weights (default: shipped)."),
+):
+    """Design grids whose simulated adsorption isotherm matches each target. Writes
+    OUT/designs.npz, OUT/summary.json and one PNG per target; every grid is verified by the
+    exact simulator."""
+    rh = default_relative_pressure()
+    targets = read_targets(targets_file, len(rh))
+    settings = DesignSettings(
+        stages=tuple(st.strip() for st in stages.split(",") if st.strip()),
+        candidates=candidates,
+        time_limit=time_limit,
+    )
+    predictor = predictor or default_weights()[0]
+    generator = generator or default_weights()[1]
+    PorousDesigner.pretrained(predictor, generator, settings=settings)  # fail early
+    results = [None] * len(targets)
+    task = partial(
+        _design_one,
+        settings=settings,
+        seed=seed,
+        predictor=predictor,
+        generator=generator,
+        threads=max(1, torch.get_num_threads() // workers),
+    )
+    with make_executor(workers=workers) as executor, progress_bar("designing") as progress:
+        progress(0, len(targets))
+        for done, ((index, _), result) in enumerate(
+            executor.map_unordered(task, list(enumerate(targets))), start=1
+        ):
+            results[index] = result
+            progress(done, len(targets))
+    _write_design(out, targets, results, rh, settings, seed)
+    for i, r in enumerate(results):
+        typer.echo(f"target {i}: best MAE {r.mae[0]:.4f}, max error {r.max_error[0]:.4f}")
+    typer.echo(f"wrote {out}/designs.npz, summary.json and {len(results)} plots")
+
+
+def _write_design(out: Path, targets, results, rh, settings: DesignSettings, seed: int) -> None:
+    """Write the design folder under a temporary name, then swap it into place."""
+    out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        k = min(len(r.grids) for r in results)
+        with open(tmp / "designs.npz", "wb") as fh:
+            np.savez(
+                fh,
+                target=np.asarray(targets),
+                grids=np.stack([r.grids[:k] for r in results]).astype(np.uint8),
+                adsorption=np.stack([r.adsorption[:k] for r in results]),
+                relative_pressure=rh,
+            )
+        summary = {
+            "seed": seed,
+            "settings": {
+                "stages": list(settings.stages),
+                "candidates": settings.candidates,
+                "time_limit_s": settings.time_limit,
+            },
+            "errors_are": "exact lattice-DFT simulator errors",
+            "targets": [
+                {
+                    "index": i,
+                    "mae": r.mae[:k].tolist(),
+                    "max_error": r.max_error[:k].tolist(),
+                    "seconds": r.seconds,
+                    "simulations": r.simulations,
+                    "best_mae_after_stage": r.stage_mae,
+                }
+                for i, r in enumerate(results)
+            ],
+        }
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
+        for i, r in enumerate(results):
+            plot_design(r, rh, tmp / f"target-{i:03d}.png", title=f"target {i}")
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)

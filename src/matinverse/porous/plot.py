@@ -48,3 +48,37 @@ def plot_grids_and_isotherms(
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def plot_design(
+    design, rh: np.ndarray, path: str | Path, title: str = "", n_grids: int = 3
+) -> Path:
+    """Write a PNG of one design result: the target and the simulated isotherms of the
+    best candidates (with their exact MAE), and the best ``n_grids`` grids."""
+    k = min(n_grids, len(design.grids))
+    fig, axes = plt.subplots(
+        1, 1 + k, figsize=(4.2 + 2.0 * k, 3.0), gridspec_kw={"width_ratios": [2.2] + [1] * k}
+    )
+    ax = axes[0]
+    ax.plot(rh, design.target, "k-", lw=2.2, label="target")
+    for i in range(k):
+        ax.plot(
+            rh, design.adsorption[i], "o-", ms=2.5, lw=1, label=f"#{i + 1} MAE {design.mae[i]:.4f}"
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel("relative pressure RH")
+    ax.set_ylabel(r"filling $\theta$ (simulated)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    for i in range(k):
+        axes[1 + i].imshow(design.grids[i], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        axes[1 + i].set_xticks([])
+        axes[1 + i].set_yticks([])
+        axes[1 + i].set_title(f"#{i + 1}", fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    return Path(path)

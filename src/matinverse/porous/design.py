@@ -1,0 +1,235 @@
+"""Inverse design of porous grids for a target adsorption isotherm.
+
+Pipeline per target (each stage optional, all sharing one pool of exactly simulated grids):
+``generator`` samples many latent codes, ranks the grids with the predictor and simulates
+the best; ``swarm`` runs a binary particle swarm seeded with them (or with random family
+grids); ``descent`` runs steepest descent over single-cell flips from the best verified
+grids; ``random`` is the random-search baseline over the dataset's grid families. The
+grids returned are the best of the pool: every one was run through the exact simulator
+and every reported error is a simulator error.
+"""
+
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from matinverse.errors import InputError
+from matinverse.nn import load_model
+from matinverse.optimize import VerifiedPool, binary_swarm, random_search, steepest_descent
+from matinverse.porous.grids import generate_grids
+from matinverse.porous.models import GridGenerator, IsothermPredictor
+from matinverse.porous.simulator import LatticeDFT
+from matinverse.porous.training import sample_codes
+
+STAGES = ("generator", "swarm", "descent", "random")
+
+WEIGHTS = "matinverse.porous.weights"
+
+
+def default_weights() -> tuple[Path, Path]:
+    """Paths of the shipped predictor and generator weights (20 x 20 grids)."""
+    root = resources.files(WEIGHTS)
+    return Path(str(root / "predictor.pt")), Path(str(root / "generator.pt"))
+
+
+class IsothermObjective:
+    """Mean absolute error between a grid's isotherm and ``target`` (P,), over flattened
+    (B, L*L) uint8 grids: ``surrogate`` by the predictor, ``exact`` by the simulator (inf
+    for a grid without pores); exact isotherms are kept in ``isotherms`` by grid bytes."""
+
+    def __init__(self, target, predictor: IsothermPredictor, simulator: LatticeDFT, size: int):
+        self.target = np.asarray(target, dtype=float)
+        self.predictor, self.simulator, self.size = predictor, simulator, size
+        self._target_t = torch.as_tensor(self.target, dtype=torch.float32)
+        self.isotherms: dict[bytes, np.ndarray] = {}
+
+    def _grids(self, x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(x.reshape(-1, self.size, self.size), dtype=torch.float32)
+
+    def surrogate(self, x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            pred = self.predictor(self._grids(x))
+        return (pred - self._target_t).abs().mean(dim=1).numpy().astype(float)
+
+    def flip_scores(self, x: np.ndarray) -> np.ndarray:
+        """(D,) first-order change of the surrogate loss when each cell of x flips."""
+        grid = self._grids(x).requires_grad_(True)
+        loss = (self.predictor(grid) - self._target_t).abs().mean()
+        (grad,) = torch.autograd.grad(loss, grid)
+        return (grad.numpy().ravel() * (1.0 - 2.0 * x.ravel())).astype(float)
+
+    def exact(self, x: np.ndarray) -> np.ndarray:
+        losses = np.full(len(x), np.inf)
+        ok = x.any(axis=1)
+        if ok.any():
+            ads = self.simulator.simulate(x[ok].reshape(-1, self.size, self.size)).adsorption
+            losses[ok] = np.abs(ads - self.target).mean(axis=1)
+            for row, iso in zip(x[ok], ads, strict=True):
+                self.isotherms[row.tobytes()] = iso
+        return losses
+
+
+@dataclass
+class DesignSettings:
+    """Budgets of the design stages. ``time_limit``: seconds per target (stages stop at
+    their share of it); ``codes``: generator samples; ``verify``: exact checks per move;
+    ``min_distance``: cells in which returned candidates differ pairwise (when the pool
+    allows), so the K candidates are distinct designs, not one design and its flips."""
+
+    stages: tuple = ("generator", "descent")
+    candidates: int = 5
+    time_limit: float = 8.0
+    codes: int = 512
+    generator_verify: int = 32
+    swarm_particles: int = 32
+    swarm_iterations: int = 100
+    descent_starts: int = 3
+    descent_steps: int = 200
+    verify: int = 8
+    screen: int = 64
+    min_distance: int = 8
+
+    def __post_init__(self):
+        unknown = set(self.stages) - set(STAGES)
+        if unknown or not self.stages:
+            raise InputError(f"stages must be a non-empty subset of {STAGES}, got {self.stages}")
+        if self.candidates < 1:
+            raise InputError(f"candidates must be at least 1, got {self.candidates}")
+
+
+@dataclass
+class TargetDesign:
+    """Designs for one target: ``grids`` (K, L, L) uint8 best first, their simulated
+    ``adsorption`` (K, P), ``mae`` and ``max_error`` (K,), wall ``seconds`` and the number
+    of exact simulations spent."""
+
+    target: np.ndarray
+    grids: np.ndarray
+    adsorption: np.ndarray
+    mae: np.ndarray
+    max_error: np.ndarray
+    seconds: float
+    simulations: int
+    stage_mae: dict = field(default_factory=dict)
+
+
+class PorousDesigner:
+    """Grids whose exact isotherm matches a target, from a predictor and a generator."""
+
+    def __init__(
+        self,
+        predictor: IsothermPredictor,
+        generator: GridGenerator | None = None,
+        simulator: LatticeDFT | None = None,
+        settings: DesignSettings | None = None,
+    ):
+        self.predictor = predictor.eval().requires_grad_(False)
+        self.generator = generator.eval().requires_grad_(False) if generator else None
+        self.simulator = simulator if simulator is not None else LatticeDFT()
+        self.settings = settings if settings is not None else DesignSettings()
+        if "generator" in self.settings.stages and self.generator is None:
+            raise InputError("the generator stage needs a generator model")
+        self.size = generator.config["size"] if generator is not None else 20
+
+    @classmethod
+    def pretrained(cls, predictor_path=None, generator_path=None, **kwargs) -> "PorousDesigner":
+        """A designer with the shipped weights (or the given weight files)."""
+        default_p, default_g = default_weights()
+        predictor = load_model(predictor_path or default_p, IsothermPredictor)
+        generator = load_model(generator_path or default_g, GridGenerator)
+        return cls(predictor, generator, **kwargs)
+
+    def design(self, target, rng: np.random.Generator | None = None) -> TargetDesign:
+        """Run the stages for one target (P,) and return the ``candidates`` best grids."""
+        rng = rng if rng is not None else np.random.default_rng()
+        s = self.settings
+        target = np.asarray(target, dtype=float)
+        start = time.perf_counter()
+        objective = IsothermObjective(target, self.predictor, self.simulator, self.size)
+        pool = VerifiedPool(objective)
+        stage_mae = {}
+        timed = [st for st in s.stages if st != "generator"]
+        share = s.time_limit / max(1, len(timed))
+        seeds = None
+        for stage in s.stages:
+            deadline = time.perf_counter() + share
+            if stage == "generator":
+                seeds = self._generate(target, pool, rng)
+            elif stage == "swarm":
+                x0 = seeds if seeds is not None else self._random(s.swarm_particles, rng)
+                particles = x0[: s.swarm_particles]
+                if len(particles) < s.swarm_particles:
+                    extra = self._random(s.swarm_particles - len(particles), rng)
+                    particles = np.concatenate([particles, extra])
+                binary_swarm(pool, particles, s.swarm_iterations, rng, verify=4, deadline=deadline)
+            elif stage == "descent":
+                if not pool.losses:
+                    pool.exact(self._random(s.generator_verify, rng))
+                self._descend(pool, deadline)
+            elif stage == "random":
+                random_search(pool, lambda n: self._random(n, rng), deadline=deadline)
+            stage_mae[stage] = float(pool.best(1)[1][0])
+        self._top_up(pool, s.candidates)
+        x, mae = pool.best(s.candidates, s.min_distance)
+        grids = x.reshape(-1, self.size, self.size)
+        ads = np.stack([objective.isotherms[row.tobytes()] for row in x])
+        return TargetDesign(
+            target=target,
+            grids=grids,
+            adsorption=ads,
+            mae=mae,
+            max_error=np.abs(ads - target).max(axis=1),
+            seconds=time.perf_counter() - start,
+            simulations=pool.calls,
+            stage_mae=stage_mae,
+        )
+
+    def _generate(self, target, pool: VerifiedPool, rng) -> np.ndarray:
+        """Sample ``codes`` grids, verify the ``generator_verify`` best by the surrogate;
+        return all distinct samples (flattened), best surrogate first."""
+        s = self.settings
+        gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        t = torch.as_tensor(target, dtype=torch.float32).expand(s.codes, -1)
+        with torch.no_grad():
+            logits = self.generator(
+                t, sample_codes(s.codes, self.generator.config["code_dim"], gen)
+            )
+        x = np.unique((logits > 0).numpy().astype(np.uint8).reshape(s.codes, -1), axis=0)
+        x = x[np.argsort(pool.objective.surrogate(x), kind="stable")]
+        pool.exact(x[: s.generator_verify])
+        return x
+
+    def _descend(self, pool: VerifiedPool, deadline: float) -> None:
+        """Steepest descent from the best verified grids not yet used, the time left shared
+        among ``descent_starts`` runs; a run that stops early (local minimum) leaves its
+        time to a new run from the next best grid."""
+        s = self.settings
+        used: set[bytes] = set()
+        for run in range(4 * s.descent_starts):
+            now = time.perf_counter()
+            fresh = [x for x in pool.best(len(used) + 1)[0] if x.tobytes() not in used]
+            if now > deadline or not fresh:
+                return
+            used.add(fresh[0].tobytes())
+            own = now + (deadline - now) / max(1, s.descent_starts - run)
+            end = steepest_descent(
+                pool, fresh[0], s.descent_steps, s.verify, s.screen, deadline=own
+            )
+            used.add(end.x.tobytes())
+
+    def _top_up(self, pool: VerifiedPool, k: int) -> None:
+        """Verify single-cell variants of the best grids until the pool holds k grids."""
+        for x in pool.best(k)[0]:
+            if len(pool.losses) >= k:
+                return
+            variants = np.repeat(x[None], x.size, axis=0)
+            variants[np.arange(x.size), np.arange(x.size)] ^= 1
+            variants = variants[np.argsort(pool.objective.surrogate(variants), kind="stable")]
+            pool.exact(variants[: k - len(pool.losses)])
+
+    def _random(self, n: int, rng) -> np.ndarray:
+        return generate_grids(n, rng, self.size)[0].reshape(n, -1)

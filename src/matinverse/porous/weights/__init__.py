@@ -1,0 +1,1 @@
+"""Shipped weights of the porous models (see MODEL_CARD.md)."""
