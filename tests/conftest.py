@@ -31,3 +31,21 @@ def assert_same_dataset():
         assert a.family_names == b.family_names
 
     return check
+
+
+@pytest.fixture(scope="session")
+def run():
+    """Run ``python -m matinverse ARGS...`` in a subprocess, as other tools call it."""
+    import subprocess
+    import sys
+
+    def call(*args, cwd=None):
+        return subprocess.run(
+            [sys.executable, "-m", "matinverse", *map(str, args)],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=600,
+        )
+
+    return call

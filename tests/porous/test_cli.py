@@ -1,22 +1,9 @@
 """The ``matinverse porous`` command as other tools call it: real subprocesses, exit codes."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 from matinverse.porous import LatticeDFT
-
-
-def run(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "matinverse", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +14,7 @@ def grids():
     return g
 
 
-def test_simulate_writes_the_contract(tmp_path, grids):
+def test_simulate_writes_the_contract(run, tmp_path, grids):
     np.save(tmp_path / "g.npy", grids.astype(bool))
     proc = run(
         "porous", "simulate", tmp_path / "g.npy", "--out", tmp_path / "r.npz", "--desorption"
@@ -41,7 +28,7 @@ def test_simulate_writes_the_contract(tmp_path, grids):
         np.testing.assert_array_equal(f["desorption"], expected.desorption)
 
 
-def test_simulate_without_desorption_and_jacobi_method(tmp_path, grids):
+def test_simulate_without_desorption_and_jacobi_method(run, tmp_path, grids):
     np.save(tmp_path / "g.npy", grids)
     out = tmp_path / "r.npz"
     proc = run("porous", "simulate", tmp_path / "g.npy", "--out", out, "--method", "jacobi")
@@ -62,7 +49,7 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
-def test_bad_grids_exit_2_with_one_line_and_no_output(tmp_path, case):
+def test_bad_grids_exit_2_with_one_line_and_no_output(run, tmp_path, case):
     array, words = BAD_INPUTS[case]
     np.save(tmp_path / "g.npy", array)
     out = tmp_path / "r.npz"
@@ -74,7 +61,7 @@ def test_bad_grids_exit_2_with_one_line_and_no_output(tmp_path, case):
     assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "g.npy"]
 
 
-def test_missing_and_unreadable_files_exit_2(tmp_path):
+def test_missing_and_unreadable_files_exit_2(run, tmp_path):
     proc = run("porous", "simulate", tmp_path / "missing.npy", "--out", tmp_path / "r.npz")
     assert proc.returncode == 2 and "not found" in proc.stderr
     (tmp_path / "junk.npy").write_text("not an array")
@@ -83,11 +70,11 @@ def test_missing_and_unreadable_files_exit_2(tmp_path):
     assert not (tmp_path / "r.npz").exists()
 
 
-def test_usage_error_exits_2():
+def test_usage_error_exits_2(run):
     assert run("porous", "simulate").returncode == 2
 
 
-def test_dataset_and_plot(tmp_path):
+def test_dataset_and_plot(run, tmp_path):
     out = tmp_path / "ds"
     proc = run("porous", "dataset", "--n", 12, "--out", out, "--chunk-size", 6, "--size", 8)
     assert proc.returncode == 0, proc.stderr
@@ -102,7 +89,7 @@ def test_dataset_and_plot(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
-def test_plot_from_grids_file(tmp_path, grids):
+def test_plot_from_grids_file(run, tmp_path, grids):
     np.save(tmp_path / "g.npy", grids)
     proc = run("porous", "plot", tmp_path / "g.npy", "--out", tmp_path / "g.png", "--n", 2)
     assert proc.returncode == 0, proc.stderr

@@ -1,8 +1,6 @@
 """``matinverse porous design`` and the training commands as other tools call them."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,17 +9,7 @@ from matinverse.nn import load_model
 from matinverse.porous.simulator import LatticeDFT, default_relative_pressure
 
 
-def run(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "matinverse", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-    )
-
-
-def test_design_with_shipped_models_writes_the_contract(tmp_path):
+def test_design_with_shipped_models_writes_the_contract(run, tmp_path):
     rh = default_relative_pressure()
     lines = ["# a comment", ",".join(f"{v:.4f}" for v in np.clip(1.6 * rh - 0.3, 0, 1)), ""]
     (tmp_path / "t.csv").write_text("\n".join(lines))
@@ -59,7 +47,7 @@ def test_design_with_shipped_models_writes_the_contract(tmp_path):
         (",".join(["0.5"] * 40 + ["-0.1"]), "line 2: values must lie in"),
     ],
 )
-def test_malformed_target_line_is_one_line_exit_2_and_nothing_written(tmp_path, line, message):
+def test_malformed_target_line_is_one_line_exit_2_and_nothing_written(run, tmp_path, line, message):
     (tmp_path / "t.csv").write_text(",".join(["0.2"] * 41) + "\n" + line + "\n")
     proc = run("porous", "design", tmp_path / "t.csv", "--out", tmp_path / "d")
     assert proc.returncode == 2
@@ -69,7 +57,7 @@ def test_malformed_target_line_is_one_line_exit_2_and_nothing_written(tmp_path, 
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
 
 
-def test_training_commands_write_loadable_models(tmp_path):
+def test_training_commands_write_loadable_models(run, tmp_path):
     data = tmp_path / "data"
     assert run("porous", "dataset", "--n", 40, "--out", data, "--size", 8).returncode == 0
     p = run(

@@ -318,7 +318,7 @@ def design(
     out: Path = typer.Option(..., "--out", help="Output folder."),
     candidates: int = typer.Option(5, "--candidates", min=1, help="Grids per target."),
     seed: int = typer.Option(0, "--seed"),
-    time_limit: float = typer.Option(8.0, "--time-limit", min=0.0, help="Seconds per target."),
+    time_limit: float = typer.Option(9.0, "--time-limit", min=0.0, help="Seconds per target."),
     stages: str = typer.Option("generator,descent", help=f"Comma-separated, from {STAGES}."),
     workers: int = typer.Option(1, "--workers", min=1, help="Local processes (over targets)."),
     predictor: Path = typer.Option(None, help="Predictor weights (default: shipped)."),

@@ -75,15 +75,18 @@ class IsothermObjective:
 
 @dataclass
 class DesignSettings:
-    """Budgets of the design stages. ``time_limit``: seconds per target (stages stop at
-    their share of it); ``codes``: generator samples; ``verify``: exact checks per move;
-    ``min_distance``: cells in which returned candidates differ pairwise (when the pool
+    """Budgets of the design stages.
+
+    ``time_limit``: seconds per target, all stages included (the timed stages share what
+    the generator leaves, equally); ``codes``: generator samples; ``verify``: exact checks
+    per descent batch; ``kick``: most cells flipped to leave a local minimum;
+    ``min_distance``: cells in which the returned candidates differ pairwise (when the pool
     allows), so the K candidates are distinct designs, not one design and its flips."""
 
     stages: tuple = ("generator", "descent")
     candidates: int = 5
-    time_limit: float = 8.0
-    codes: int = 512
+    time_limit: float = 9.0
+    codes: int = 192
     generator_verify: int = 32
     swarm_particles: int = 32
     swarm_iterations: int = 100
@@ -92,6 +95,7 @@ class DesignSettings:
     verify: int = 8
     screen: int = 64
     min_distance: int = 8
+    kick: int = 12
 
     def __post_init__(self):
         unknown = set(self.stages) - set(STAGES)
@@ -152,11 +156,13 @@ class PorousDesigner:
         objective = IsothermObjective(target, self.predictor, self.simulator, self.size)
         pool = VerifiedPool(objective)
         stage_mae = {}
-        timed = [st for st in s.stages if st != "generator"]
-        share = s.time_limit / max(1, len(timed))
+        end = start + s.time_limit
+        timed_left = sum(st != "generator" for st in s.stages)
         seeds = None
         for stage in s.stages:
-            deadline = time.perf_counter() + share
+            now = time.perf_counter()
+            deadline = now + max(0.0, end - now) / max(1, timed_left)
+            timed_left -= stage != "generator"
             if stage == "generator":
                 seeds = self._generate(target, pool, rng)
             elif stage == "swarm":
@@ -169,7 +175,7 @@ class PorousDesigner:
             elif stage == "descent":
                 if not pool.losses:
                     pool.exact(self._random(s.generator_verify, rng))
-                self._descend(pool, deadline)
+                self._descend(pool, deadline, rng)
             elif stage == "random":
                 random_search(pool, lambda n: self._random(n, rng), deadline=deadline)
             stage_mae[stage] = float(pool.best(1)[1][0])
@@ -203,23 +209,23 @@ class PorousDesigner:
         pool.exact(x[: s.generator_verify])
         return x
 
-    def _descend(self, pool: VerifiedPool, deadline: float) -> None:
-        """Steepest descent from the best verified grids not yet used, the time left shared
-        among ``descent_starts`` runs; a run that stops early (local minimum) leaves its
-        time to a new run from the next best grid."""
+    def _descend(self, pool: VerifiedPool, deadline: float, rng: np.random.Generator) -> None:
+        """Iterated local search. Steepest descent from the ``descent_starts`` best distinct
+        verified grids (sharing the first half of the time), then, until the deadline,
+        descent from the best grid found with 2 to ``kick`` random cells flipped: a
+        perturbation that leaves its local minimum of single flips."""
         s = self.settings
-        used: set[bytes] = set()
-        for run in range(4 * s.descent_starts):
+        start = time.perf_counter()
+        middle = start + 0.5 * (deadline - start)
+        starts, _ = pool.best(s.descent_starts, s.min_distance)
+        for i, x0 in enumerate(starts):
             now = time.perf_counter()
-            fresh = [x for x in pool.best(len(used) + 1)[0] if x.tobytes() not in used]
-            if now > deadline or not fresh:
-                return
-            used.add(fresh[0].tobytes())
-            own = now + (deadline - now) / max(1, s.descent_starts - run)
-            end = steepest_descent(
-                pool, fresh[0], s.descent_steps, s.verify, s.screen, deadline=own
-            )
-            used.add(end.x.tobytes())
+            own = now + (middle - now) / (len(starts) - i)
+            steepest_descent(pool, x0, s.descent_steps, s.verify, s.screen, deadline=own)
+        while time.perf_counter() < deadline:
+            x = pool.best(1)[0][0].copy()
+            x[rng.choice(x.size, int(rng.integers(2, s.kick + 1)), replace=False)] ^= 1
+            steepest_descent(pool, x, s.descent_steps, s.verify, s.screen, deadline=deadline)
 
     def _top_up(self, pool: VerifiedPool, k: int) -> None:
         """Verify single-cell variants of the best grids until the pool holds k grids."""
