@@ -21,7 +21,6 @@ for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -75,14 +74,17 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--time-limit", type=float, default=9.0)
     parser.add_argument("--stages", default=",".join(STAGES), help="stage rows to run")
+    parser.add_argument("--parts", default="realizable,piecewise-linear,steps")
     parser.add_argument("--limit", type=int, default=None, help="first targets of each part")
     args = parser.parse_args()
     rh = default_relative_pressure()
+    parts = args.parts.split(",")
     suite = {
-        "realizable": realizable_targets(args.train, 100, 9001),
-        "piecewise-linear": piecewise_linear_curves(50, np.random.default_rng(9002), rh),
-        "steps": step_curves(np.linspace(0.1, 0.775, 10), rh),
+        "realizable": lambda: realizable_targets(args.train, 100, 9001),
+        "piecewise-linear": lambda: piecewise_linear_curves(50, np.random.default_rng(9002), rh),
+        "steps": lambda: step_curves(np.linspace(0.1, 0.775, 10), rh),
     }
+    suite = {part: make() for part, make in suite.items() if part in parts}
     print(
         f"{'part':<17} {'stage':<18} {'mean MAE':>9} {'median':>8} {'max':>8}"
         f" {'max err':>8} {'s/target':>9}"
@@ -92,7 +94,6 @@ def main():
             targets = targets[: args.limit]
             for name in args.stages.split(","):
                 task = partial(_run, stages=STAGES[name], time_limit=args.time_limit)
-                t0 = time.perf_counter()
                 out = np.array(
                     [r for _, r in executor.map_unordered(task, list(enumerate(targets)))]
                 )
@@ -102,7 +103,6 @@ def main():
                     f"{mae.max():8.4f} {np.median(max_err):8.4f} {secs.mean():9.2f}",
                     flush=True,
                 )
-                del t0
 
 
 if __name__ == "__main__":
