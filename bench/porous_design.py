@@ -31,6 +31,7 @@ from matinverse.porous.dataset import generate_dataset, load_dataset  # noqa: E4
 from matinverse.porous.design import DesignSettings, PorousDesigner  # noqa: E402
 from matinverse.porous.simulator import default_relative_pressure  # noqa: E402
 from matinverse.porous.targets import piecewise_linear_curves, step_curves  # noqa: E402
+from matinverse.porous.training import isotherm_keys  # noqa: E402
 
 STAGES = {
     "generator": ("generator",),
@@ -42,11 +43,11 @@ STAGES = {
 
 def realizable_targets(train_dir, n: int, seed: int) -> np.ndarray:
     """n isotherms of freshly simulated grids, equal shares per family, none in train."""
-    seen = {row.tobytes() for row in np.round(load_dataset(train_dir).adsorption, 7)}
+    seen = set(isotherm_keys(load_dataset(train_dir).adsorption))
     with tempfile.TemporaryDirectory() as tmp:
         generate_dataset(tmp, 1500, seed=seed, desorption=False)
         data = load_dataset(tmp)
-    novel = np.array([row.tobytes() not in seen for row in np.round(data.adsorption, 7)])
+    novel = np.array([key not in seen for key in isotherm_keys(data.adsorption)])
     rng = np.random.default_rng(seed)
     per_family = n // len(data.family_names)
     picks = []

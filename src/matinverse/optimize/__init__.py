@@ -6,8 +6,16 @@ from matinverse.optimize.binary import (
     BinaryObjective,
     VerifiedPool,
     binary_swarm,
+    flipped,
     random_search,
     steepest_descent,
 )
 
-__all__ = ["BinaryObjective", "VerifiedPool", "binary_swarm", "random_search", "steepest_descent"]
+__all__ = [
+    "BinaryObjective",
+    "VerifiedPool",
+    "binary_swarm",
+    "flipped",
+    "random_search",
+    "steepest_descent",
+]

@@ -62,7 +62,8 @@ class VerifiedPool:
                     break
                 if all(np.count_nonzero(x[i] != x[j]) >= min_distance for j in taken):
                     taken.append(i)
-            rest = [i for i in range(len(items)) if i not in set(taken)]
+            chosen_set = set(taken)
+            rest = [i for i in range(len(items)) if i not in chosen_set]
             chosen = [items[i] for i in sorted(taken + rest[: k - len(taken)])]
         x = np.stack([np.frombuffer(key, dtype=np.uint8) for key, _ in chosen])
         return x, np.array([loss for _, loss in chosen])
@@ -77,15 +78,20 @@ class Result:
     history: list = field(default_factory=list)
 
 
+def flipped(x: np.ndarray, flips: np.ndarray) -> np.ndarray:
+    """(len(flips), D): copies of x (D,), row i with bit ``flips[i]`` inverted."""
+    out = np.repeat(x[None, :], len(flips), axis=0)
+    out[np.arange(len(flips)), flips] ^= 1
+    return out
+
+
 def _rank(objective: BinaryObjective, x: np.ndarray, screen: int | None) -> np.ndarray:
     """Indices of single flips of x, most promising first (surrogate, optionally screened by
     the first-order ``flip_scores``)."""
     flips = np.arange(x.size)
     if screen is not None and screen < x.size and hasattr(objective, "flip_scores"):
         flips = np.argsort(objective.flip_scores(x), kind="stable")[:screen]
-    neighbours = np.repeat(x[None, :], len(flips), axis=0)
-    neighbours[np.arange(len(flips)), flips] ^= 1
-    return flips[np.argsort(objective.surrogate(neighbours), kind="stable")]
+    return flips[np.argsort(objective.surrogate(flipped(x, flips)), kind="stable")]
 
 
 def steepest_descent(
@@ -111,9 +117,7 @@ def steepest_descent(
         for start in range(0, min(len(ranked), patience * verify), verify):
             if deadline is not None and time.perf_counter() > deadline:
                 return Result(x, loss, history)
-            flips = ranked[start : start + verify]
-            moves = np.repeat(x[None, :], len(flips), axis=0)
-            moves[np.arange(len(flips)), flips] ^= 1
+            moves = flipped(x, ranked[start : start + verify])
             losses = pool.exact(moves)
             best = int(np.argmin(losses))
             if losses[best] < loss:

@@ -19,11 +19,16 @@ import torch
 
 from matinverse.errors import InputError
 from matinverse.nn import load_model
-from matinverse.optimize import VerifiedPool, binary_swarm, random_search, steepest_descent
+from matinverse.optimize import (
+    VerifiedPool,
+    binary_swarm,
+    flipped,
+    random_search,
+    steepest_descent,
+)
 from matinverse.porous.grids import generate_grids
-from matinverse.porous.models import GridGenerator, IsothermPredictor
+from matinverse.porous.models import GridGenerator, IsothermPredictor, sample_codes
 from matinverse.porous.simulator import LatticeDFT
-from matinverse.porous.training import sample_codes
 
 STAGES = ("generator", "swarm", "descent", "random")
 
@@ -232,8 +237,7 @@ class PorousDesigner:
         for x in pool.best(k)[0]:
             if len(pool.losses) >= k:
                 return
-            variants = np.repeat(x[None], x.size, axis=0)
-            variants[np.arange(x.size), np.arange(x.size)] ^= 1
+            variants = flipped(x, np.arange(x.size))
             variants = variants[np.argsort(pool.objective.surrogate(variants), kind="stable")]
             pool.exact(variants[: k - len(pool.losses)])
 

@@ -91,3 +91,8 @@ class GridGenerator(SaveableModule):
     def grids(self, targets: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """(N, L, L) 0/1 grids (straight-through: differentiable through the sigmoid)."""
         return straight_through_binary(self(targets, codes))
+
+
+def sample_codes(n: int, code_dim: int, gen: torch.Generator) -> torch.Tensor:
+    """(n, code_dim) latent codes, uniform in [-1, 1]."""
+    return torch.rand(n, code_dim, generator=gen) * 2 - 1

@@ -12,6 +12,30 @@ from matinverse.io.atomic import atomic_path  # noqa: E402
 from matinverse.porous.simulator import Isotherms  # noqa: E402
 
 
+def _draw_grid(ax, grid: np.ndarray, title: str) -> None:
+    """A 0/1 grid: pore white, solid black, no ticks."""
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+
+
+def _isotherm_axes(ax, ylabel: str) -> None:
+    """Axes for fillings theta in [0, 1] against relative pressure in [0, 1]."""
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+
+
+def _save(fig, path: str | Path, dpi: int) -> Path:
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    plt.close(fig)
+    return Path(path)
+
+
 def plot_grids_and_isotherms(
     grids: np.ndarray, isotherms: Isotherms, path: str | Path, titles: list[str] | None = None
 ) -> Path:
@@ -27,27 +51,16 @@ def plot_grids_and_isotherms(
     rh = np.asarray(isotherms.relative_pressure)
     for row in range(n):
         ax_grid, ax_iso = axes[row]
-        ax_grid.imshow(grids[row], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        ax_grid.set_xticks([])
-        ax_grid.set_yticks([])
-        porosity = float(np.mean(grids[row]))
         label = titles[row] if titles else f"#{row}"
-        ax_grid.set_title(f"{label}  porosity {porosity:.2f}", fontsize=9)
+        _draw_grid(ax_grid, grids[row], f"{label}  porosity {float(np.mean(grids[row])):.2f}")
         ax_iso.plot(rh, isotherms.adsorption[row], "o-", ms=2.5, lw=1.2, label="adsorption")
         if isotherms.desorption is not None:
             ax_iso.plot(rh, isotherms.desorption[row], "s--", ms=2, lw=1, label="desorption")
-        ax_iso.set_xlim(0, 1)
-        ax_iso.set_ylim(-0.03, 1.03)
-        ax_iso.set_ylabel(r"filling $\theta$")
-        ax_iso.grid(alpha=0.3)
+        _isotherm_axes(ax_iso, r"filling $\theta$")
         if row == 0:
             ax_iso.legend(fontsize=8, loc="lower right")
     axes[-1, 1].set_xlabel("relative pressure RH")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path, dpi=110)
 
 
 def plot_design(
@@ -65,20 +78,10 @@ def plot_design(
         ax.plot(
             rh, design.adsorption[i], "o-", ms=2.5, lw=1, label=f"#{i + 1} MAE {design.mae[i]:.4f}"
         )
-    ax.set_xlim(0, 1)
-    ax.set_ylim(-0.03, 1.03)
+    _isotherm_axes(ax, r"filling $\theta$ (simulated)")
     ax.set_xlabel("relative pressure RH")
-    ax.set_ylabel(r"filling $\theta$ (simulated)")
     ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     for i in range(k):
-        axes[1 + i].imshow(design.grids[i], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        axes[1 + i].set_xticks([])
-        axes[1 + i].set_yticks([])
-        axes[1 + i].set_title(f"#{i + 1}", fontsize=9)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return Path(path)
+        _draw_grid(axes[1 + i], design.grids[i], f"#{i + 1}")
+    return _save(fig, path, dpi=100)

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from matinverse.errors import InputError
 from matinverse.nn import straight_through_binary
 from matinverse.porous.dataset import Dataset
-from matinverse.porous.models import GridGenerator, IsothermPredictor
+from matinverse.porous.models import GridGenerator, IsothermPredictor, sample_codes
 from matinverse.porous.simulator import LatticeDFT
 from matinverse.porous.targets import synthetic_curves
 from matinverse.train import Trainer
@@ -47,11 +47,18 @@ class Split:
     validation: np.ndarray
 
 
+def isotherm_keys(adsorption: np.ndarray) -> list[bytes]:
+    """One hashable key per (N, P) isotherm, rounded to 1e-7: samples with the same key are
+    the same grid up to symmetry (the isotherm is invariant under all of them)."""
+    return [row.tobytes() for row in np.round(adsorption, 7)]
+
+
 def split_by_isotherm(adsorption: np.ndarray, val_fraction: float, seed: int) -> Split:
-    """Keep one sample per distinct isotherm (rounded to 1e-7) and split those at random."""
-    keys = np.round(adsorption, 7)
-    _, first = np.unique(keys, axis=0, return_index=True)
-    perm = np.random.default_rng(seed).permutation(np.sort(first))
+    """Keep one sample per distinct isotherm (``isotherm_keys``) and split those at random."""
+    first: dict[bytes, int] = {}
+    for i, key in enumerate(isotherm_keys(adsorption)):
+        first.setdefault(key, i)
+    perm = np.random.default_rng(seed).permutation(np.array(sorted(first.values())))
     n_val = int(round(val_fraction * len(perm)))
     return Split(train=np.sort(perm[n_val:]), validation=np.sort(perm[:n_val]))
 
@@ -87,8 +94,8 @@ def evaluate_predictor(
     occurs in ``exclude`` (the training set: the same grid up to symmetry) are left out."""
     keep = np.ones(len(data.adsorption), bool)
     if exclude is not None:
-        seen = {row.tobytes() for row in np.round(exclude.adsorption, 7)}
-        keep = np.array([row.tobytes() not in seen for row in np.round(data.adsorption, 7)])
+        seen = set(isotherm_keys(exclude.adsorption))
+        keep = np.array([key not in seen for key in isotherm_keys(data.adsorption)])
     if not keep.any():
         raise InputError("no held-out sample left: every isotherm occurs in the excluded set")
     pred, exact = predict(model, data.grids[keep]), data.adsorption[keep]
@@ -152,11 +159,6 @@ def train_predictor(
         ),
     }
     return model.eval(), report
-
-
-def sample_codes(n: int, code_dim: int, gen: torch.Generator) -> torch.Tensor:
-    """(n, code_dim) latent codes, uniform in [-1, 1]."""
-    return torch.rand(n, code_dim, generator=gen) * 2 - 1
 
 
 def two_point_correlation(grids: torch.Tensor) -> torch.Tensor:
