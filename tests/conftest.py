@@ -49,3 +49,14 @@ def run():
         )
 
     return call
+
+
+SHARED_DATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """../shared/data (development and CI copy of the public data sets)."""
+    if not (SHARED_DATA / "crabnet-oqmd-mp").is_dir():
+        pytest.fail(f"{SHARED_DATA} is missing: CI keeps ../shared beside the checkout")
+    return SHARED_DATA

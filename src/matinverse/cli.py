@@ -5,6 +5,7 @@ import sys
 import typer
 
 from matinverse import __version__
+from matinverse.compositions.cli import app as compositions_app
 from matinverse.errors import InputError
 from matinverse.porous.cli import app as porous_app
 
@@ -15,6 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(porous_app, name="porous")
+app.add_typer(compositions_app, name="compositions")
 
 
 @app.callback(invoke_without_command=True)

@@ -4,7 +4,6 @@ predictor and generator, design grids for target isotherms."""
 import json
 import os
 import shutil
-import sys
 import tempfile
 from functools import partial
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 import typer
 
+from matinverse.cliutil import command_line, model_checkpoint
 from matinverse.errors import InputError
 from matinverse.io.atomic import atomic_path
 from matinverse.nn import load_model
@@ -181,21 +181,11 @@ def _load_isotherms(path: Path, n: int) -> Isotherms:
     return Isotherms(rh, ads, des)
 
 
-def _command_line() -> str:
-    return " ".join(["matinverse"] + sys.argv[1:])
-
-
 def _load_complete_dataset(path: Path):
     data = load_dataset(path)
     if len(data.grids) == 0:
         raise InputError(f"dataset {path} has no complete chunk yet")
     return data
-
-
-def _check_model_out(out: Path) -> Path:
-    if out.suffix != ".pt":
-        raise InputError(f"--out must end in .pt, got {out}")
-    return out.with_name(out.name + ".checkpoint")
 
 
 @app.command("train-predictor")
@@ -211,7 +201,7 @@ def train_predictor_command(
 ):
     """Train the isotherm predictor (CNN with periodic padding, symmetry augmentation).
     Interrupted runs resume from OUT.checkpoint (one checkpoint per epoch)."""
-    checkpoint = _check_model_out(out)
+    checkpoint = model_checkpoint(out)
     try:
         dil = tuple(int(d) for d in dilations.split(","))
     except ValueError:
@@ -231,7 +221,7 @@ def train_predictor_command(
             checkpoint=checkpoint,
             progress=progress,
         )
-    report.update(dataset=str(dataset_dir), dataset_attrs=data.attrs, command=_command_line())
+    report.update(dataset=str(dataset_dir), dataset_attrs=data.attrs, command=command_line())
     model.save(out, metadata=report)
     checkpoint.unlink(missing_ok=True)
     maes = ", ".join(f"{k} {v:.4f}" for k, v in report["validation_mae"].items())
@@ -273,7 +263,7 @@ def train_generator_command(
 ):
     """Train the generator (target isotherm, latent code) -> grid through the frozen
     predictor. Interrupted runs resume from OUT.checkpoint."""
-    checkpoint = _check_model_out(out)
+    checkpoint = model_checkpoint(out)
     model = load_model(predictor, IsothermPredictor)
     data = _load_complete_dataset(dataset_dir)
     if data.grids.shape[-1] % 4:
@@ -295,7 +285,7 @@ def train_generator_command(
             checkpoint=checkpoint,
             progress=progress,
         )
-    report.update(dataset=str(dataset_dir), predictor=str(predictor), command=_command_line())
+    report.update(dataset=str(dataset_dir), predictor=str(predictor), command=command_line())
     generator.save(out, metadata=report)
     checkpoint.unlink(missing_ok=True)
     last = report["history"][-1]

@@ -1,11 +1,13 @@
 """A small resumable training loop.
 
-``Trainer.fit(step)`` calls ``step(rng)`` for a batch loss, back-propagates, clips the
-gradient norm and steps Adam under a cosine learning-rate schedule. Epoch e draws its
-randomness from ``numpy.random.default_rng([seed, e])`` and a torch generator seeded the
-same way, so a run does not depend on where it was interrupted. With a ``checkpoint``
-path the state (modules, optimiser, schedule, history) is written atomically after every
-epoch and a new ``fit`` with the same settings continues after the last finished epoch.
+``Trainer.fit(step)`` calls ``step(rng, gen)`` for a batch loss, back-propagates, clips the
+gradient norm and steps AdamW under a cosine learning-rate schedule. With ``groups`` (name ->
+module names) each group has its own optimiser and ``step`` returns {group: loss} for the
+groups to update at that step (a GAN alternates critic and generator updates this way).
+Epoch e draws its randomness from ``numpy.random.default_rng([seed, e])`` and a torch
+generator seeded the same way, so a run does not depend on where it was interrupted. With
+a ``checkpoint`` path the state (modules, optimisers, history) is written atomically after
+every epoch and a new ``fit`` with the same settings continues after the last finished epoch.
 """
 
 import math
@@ -23,7 +25,10 @@ from matinverse.io.atomic import atomic_path
 
 class Trainer:
     """Fit the parameters of ``modules`` (name -> module) for ``epochs`` x ``steps_per_epoch``
-    Adam steps with learning rate ``lr`` decayed by a cosine to ``lr * final_lr_ratio``."""
+    steps with learning rate ``lr`` decayed by a cosine to ``lr * final_lr_ratio``.
+
+    ``groups`` (default: one group "loss" of all modules) gives each named group of modules
+    its own AdamW (``betas``); the schedule follows the step count, shared by all groups."""
 
     def __init__(
         self,
@@ -36,35 +41,44 @@ class Trainer:
         final_lr_ratio: float = 0.02,
         seed: int = 0,
         checkpoint: str | os.PathLike | None = None,
+        groups: dict[str, tuple[str, ...]] | None = None,
+        betas: tuple[float, float] = (0.9, 0.999),
     ):
         if epochs < 1 or steps_per_epoch < 1:
             raise InputError("epochs and steps per epoch must be at least 1")
         self.modules = modules
         self.epochs, self.steps_per_epoch, self.seed = epochs, steps_per_epoch, seed
         self.grad_clip = grad_clip
-        params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
-        self.params = params
-        self.optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        self.groups = groups or {"loss": tuple(modules)}
         total = epochs * steps_per_epoch
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer,
-            lambda i: (
-                final_lr_ratio + (1 - final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * i / total))
-            ),
-        )
+
+        def schedule(i):
+            return final_lr_ratio + (1 - final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * i / total))
+
+        self.schedule, self.lr = schedule, lr
+        self.params, self.optimizers = {}, {}
+        for group, names in self.groups.items():
+            params = [p for n in names for p in modules[n].parameters() if p.requires_grad]
+            self.params[group] = params
+            self.optimizers[group] = torch.optim.AdamW(
+                params, lr=lr, weight_decay=weight_decay, betas=betas
+            )
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.settings = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "lr": lr}
         self.settings.update(seed=seed, weight_decay=weight_decay)
+        if groups is not None:
+            self.settings.update(groups={k: list(v) for k, v in groups.items()}, betas=list(betas))
         self.history: list[dict] = []
 
     def fit(
         self,
-        step: Callable[[np.random.Generator, torch.Generator], torch.Tensor],
+        step: Callable[[np.random.Generator, torch.Generator], torch.Tensor | dict],
         evaluate: Callable[[], dict] | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[dict]:
         """Train; ``evaluate()`` (metrics dict) runs after each epoch. Returns the history:
-        one dict per epoch with ``epoch``, ``loss`` (mean training loss) and the metrics."""
+        one dict per epoch with ``epoch``, the mean training loss of each group (``loss``
+        without groups, else the group names) and the metrics."""
         start = self._resume()
         total = self.epochs * self.steps_per_epoch
         for epoch in range(start, self.epochs):
@@ -72,20 +86,26 @@ class Trainer:
             gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
             for module in self.modules.values():
                 module.train()
-            losses = []
+            losses = {group: [] for group in self.groups}
             for i in range(self.steps_per_epoch):
-                loss = step(rng, gen)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(self.params, self.grad_clip)
-                self.optimizer.step()
-                self.scheduler.step()
-                losses.append(float(loss.detach()))
+                for optimizer in self.optimizers.values():
+                    for group in optimizer.param_groups:
+                        group["lr"] = self.lr * self.schedule(epoch * self.steps_per_epoch + i)
+                result = step(rng, gen)
+                if not isinstance(result, dict):
+                    result = {"loss": result}
+                for group, loss in result.items():
+                    self.optimizers[group].zero_grad(set_to_none=True)
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(self.params[group], self.grad_clip)
+                    self.optimizers[group].step()
+                    losses[group].append(float(loss.detach()))
                 if progress is not None:
                     progress(epoch * self.steps_per_epoch + i + 1, total)
             for module in self.modules.values():
                 module.eval()
-            record = {"epoch": epoch + 1, "loss": float(np.mean(losses))}
+            record = {"epoch": epoch + 1}
+            record.update({g: float(np.mean(v)) for g, v in losses.items() if v})
             if evaluate is not None:
                 with torch.no_grad():
                     record.update(evaluate())
@@ -101,8 +121,7 @@ class Trainer:
             "epochs_done": epochs_done,
             "history": self.history,
             "modules": {k: m.state_dict() for k, m in self.modules.items()},
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
         }
         with atomic_path(self.checkpoint) as tmp:
             torch.save(state, tmp)
@@ -118,7 +137,7 @@ class Trainer:
             )
         for name, module in self.modules.items():
             module.load_state_dict(state["modules"][name])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        for group in self.groups:
+            self.optimizers[group].load_state_dict(state["optimizers"][group])
         self.history = list(state["history"])
         return int(state["epochs_done"])

@@ -1,0 +1,218 @@
+"""``matinverse compositions ...``: train the composition GAN and autoencoder, generate
+formulas, and evaluate a formula file (validity, uniqueness, novelty).
+
+The library (pymatgen, SMACT, torch) is imported inside each command, so that other
+sub-commands of ``matinverse`` do not pay for it at start-up.
+"""
+
+import json
+from pathlib import Path
+
+import typer
+
+from matinverse.cliutil import command_line, model_checkpoint
+from matinverse.errors import InputError
+from matinverse.io.atomic import atomic_path
+from matinverse.progress import progress_bar
+
+app = typer.Typer(
+    help="Chemical compositions: OQMD formulas, SMACT validity, generative models.",
+    no_args_is_help=True,
+)
+
+DATA_DIR_HELP = "Root holding crabnet-oqmd-mp/ (else $MATINVERSE_DATA, the cache, then a download)."
+SUBSET_HELP = "Training formulas: 'all' (OQMD train split) or 'valid' (its SMACT-valid part)."
+
+
+def _training_states(subset: str, data_dir: Path | None):
+    from matinverse.compositions.data import training_set
+
+    with progress_bar("checking validity") as progress:
+        data = training_set(subset, data_dir, progress)
+    typer.echo(
+        f"{data.report['formulas']} training formulas ({data.report['dropped_bad_target']} "
+        f"rows dropped for |target| > 5 eV/atom, {data.report['skipped_not_fitting']} not "
+        "fitting the 8 x 85 encoding)"
+    )
+    return data
+
+
+@app.command("train-gan")
+def train_gan_command(
+    out: Path = typer.Option(..., "--out", help="Generator file (.pt) to write."),
+    subset: str = typer.Option("valid", help=SUBSET_HELP),
+    epochs: int = typer.Option(30, min=1),
+    steps: int = typer.Option(800, min=1, help="Steps per epoch (critic or generator)."),
+    batch_size: int = typer.Option(256, min=1),
+    n_critic: int = typer.Option(5, min=1, help="Critic updates per generator update."),
+    lr: float = typer.Option(1e-4),
+    width: int = typer.Option(256, min=8),
+    depth: int = typer.Option(3, min=1),
+    latent_dim: int = typer.Option(128, min=1),
+    seed: int = typer.Option(0),
+    data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
+):
+    """Train the WGAN-GP generator on OQMD formulas. Interrupted runs resume from
+    OUT.checkpoint (one checkpoint per epoch)."""
+    from matinverse.compositions.training import train_gan
+
+    checkpoint = model_checkpoint(out)
+    data = _training_states(subset, data_dir)
+    with progress_bar("training GAN") as progress:
+        generator, history = train_gan(
+            data.states,
+            epochs,
+            steps,
+            batch_size,
+            n_critic,
+            lr=lr,
+            latent_dim=latent_dim,
+            width=width,
+            depth=depth,
+            seed=seed,
+            checkpoint=checkpoint,
+            progress=progress,
+        )
+    generator.save(out, {"data": data.report, "history": history, "command": command_line()})
+    checkpoint.unlink(missing_ok=True)
+    last = history[-1]
+    typer.echo(
+        f"wrote {out}; last epoch: valid {last['valid']:.3f}, unique {last['unique']:.3f}, "
+        f"novel vs training {last['novel']:.3f}"
+    )
+
+
+@app.command("train-autoencoder")
+def train_autoencoder_command(
+    out: Path = typer.Option(..., "--out", help="Autoencoder file (.pt) to write."),
+    subset: str = typer.Option("all", help=SUBSET_HELP),
+    epochs: int = typer.Option(20, min=1),
+    steps: int = typer.Option(1000, min=1, help="Batches per epoch."),
+    batch_size: int = typer.Option(256, min=1),
+    lr: float = typer.Option(1e-3),
+    width: int = typer.Option(256, min=8),
+    depth: int = typer.Option(3, min=1),
+    latent_dim: int = typer.Option(128, min=1),
+    seed: int = typer.Option(0),
+    data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
+):
+    """Train the autoencoder (negative Dice loss; decoder = the generator's architecture).
+    Interrupted runs resume from OUT.checkpoint."""
+    from matinverse.compositions.training import train_autoencoder
+
+    checkpoint = model_checkpoint(out)
+    data = _training_states(subset, data_dir)
+    with progress_bar("training autoencoder") as progress:
+        model, history = train_autoencoder(
+            data.states,
+            epochs,
+            steps,
+            batch_size,
+            lr,
+            latent_dim,
+            width,
+            depth,
+            seed,
+            checkpoint,
+            progress=progress,
+        )
+    model.save(out, {"data": data.report, "history": history, "command": command_line()})
+    checkpoint.unlink(missing_ok=True)
+    typer.echo(f"wrote {out}; exact reconstruction {history[-1]['reconstructed']:.3f}")
+
+
+MAX_SAMPLES = 10_000_000
+MODELS = ("valid", "all")
+
+
+def _generator(model: str, generator: Path | None):
+    from matinverse.compositions.models import CompositionGenerator
+    from matinverse.compositions.weights import WEIGHTS
+    from matinverse.nn import load_model
+
+    if generator is None:
+        if model not in MODELS:
+            raise InputError(f"--model must be one of {MODELS}, got {model!r}")
+        generator = WEIGHTS / f"generator-{model}.pt"
+    return load_model(generator, CompositionGenerator)
+
+
+@app.command()
+def generate(
+    n: int = typer.Option(..., "--n", help="Number of samples (rows) to write."),
+    out: Path = typer.Option(..., "--out", help="CSV file to write (formula, valid)."),
+    seed: int = typer.Option(0),
+    model: str = typer.Option("valid", help="Shipped generator: 'valid' or 'all' (training set)."),
+    generator: Path = typer.Option(None, help="A generator file (.pt) instead of a shipped one."),
+    valid_only: bool = typer.Option(
+        False, "--valid-only", help="Keep sampling until N valid (headline setting) rows."
+    ),
+):
+    """Sample formulas from the generator. Without --valid-only the rows are the raw
+    decoded samples, duplicates included; a sample that decodes to nothing is a row with an
+    empty formula (counted on stderr)."""
+    if n < 1 or n > MAX_SAMPLES:
+        raise InputError(f"--n must be between 1 and {MAX_SAMPLES:,}, got {n}")
+    if out.suffix.lower() != ".csv":
+        raise InputError(f"--out must be a .csv file, got {out}")
+    from matinverse.compositions.files import write_formulas
+    from matinverse.compositions.generation import sample_formulas
+
+    net = _generator(model, generator)
+    with progress_bar("sampling") as progress:
+        rows, drawn = sample_formulas(net, n, seed, valid_only, progress)
+    write_formulas(out, rows)
+    empty = sum(1 for f, _ in rows if f is None)
+    valid = sum(1 for _, v in rows if v)
+    typer.echo(
+        f"wrote {out}: {len(rows)} rows from {drawn} samples, {valid} valid "
+        f"(SMACT headline setting), {empty} decoded to nothing",
+        err=True,
+    )
+
+
+@app.command()
+def evaluate(
+    file: Path = typer.Argument(..., help="CSV with a 'formula' column (first)."),
+    reference: str = typer.Option("all", help="Training set for the element-count EMD."),
+    autoencoder: Path = typer.Option(None, help="Autoencoder (.pt; default: shipped)."),
+    data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
+    json_out: Path = typer.Option(None, "--json", help="Also write the report as JSON."),
+):
+    """Validity (both SMACT settings), uniqueness, novelty against every OQMD formula, the
+    number-of-elements EMD against the training set, and the fraction of training formulas
+    the autoencoder reconstructs exactly."""
+    from matinverse.compositions.files import read_formulas
+    from matinverse.compositions.metrics import evaluate_file
+
+    formulas = read_formulas(file)
+    with progress_bar("checking") as progress:
+        report = evaluate_file(formulas, reference, autoencoder, data_dir, progress)
+    if json_out is not None:
+        with atomic_path(json_out) as tmp:
+            tmp.write_text(json.dumps(report, indent=2))
+    typer.echo(format_report(report))
+
+
+def format_report(report: dict) -> str:
+    """The evaluate report as a few lines of text."""
+    lines = [f"{report['samples']} samples, {report['empty']} decoded to nothing"]
+    for name, value in report["validity"].items():
+        setting = report["validity_settings"][name]
+        lines.append(
+            f"valid ({name}: oxidation states {setting['oxidation_states_set'] or 'ICSD-24'}, "
+            f"Pauling {'on' if setting['use_pauling_test'] else 'off'}, alloys "
+            f"{'accepted' if setting['include_alloys'] else 'not accepted'}): {value:.4f}"
+        )
+    lines.append(f"unique: {report['unique']:.4f}")
+    lines.append(f"novel (not among OQMD's formulas): {report['novel']:.4f}")
+    emd = report["element_count_emd"]
+    lines.append(
+        f"element-count EMD vs the {report['training_set']['subset']} training set: "
+        + ("n/a" if emd is None else f"{emd:.4f}")
+    )
+    lines.append(
+        "training formulas the autoencoder reconstructs exactly: "
+        f"{report['autoencoder_reconstructed']:.4f}"
+    )
+    return "\n".join(lines)
