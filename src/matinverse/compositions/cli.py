@@ -96,7 +96,8 @@ def train_autoencoder_command(
     seed: int = typer.Option(0),
     data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
 ):
-    """Train the autoencoder (negative Dice loss; decoder = the generator's architecture).
+    """Train the autoencoder (negative Dice + cross-entropy loss; its decoder has the
+    generator's architecture).
     Interrupted runs resume from OUT.checkpoint."""
     from matinverse.compositions.training import train_autoencoder
 

@@ -5,7 +5,7 @@
   the decoded formula. The autoencoder's decoder is this same class.
 - ``CompositionCritic``: (B, 8, 85) count one-hot -> Wasserstein critic score (B,).
 - ``CompositionAutoencoder``: encoder MLP to a latent vector, decoder a
-  ``CompositionGenerator``; trained with a negative Dice loss.
+  ``CompositionGenerator``; trained with a negative Dice (+ cross-entropy) loss.
 """
 
 import numpy as np

@@ -114,6 +114,16 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return -(2 * overlap / total.clamp_min(1e-8)).mean()
 
 
+def reconstruction_loss(logits: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+    """Negative Dice plus the per-element cross-entropy of the states (B, 85).
+
+    Dice alone stalls on OQMD (about 28% of formulas reconstructed exactly: it learns which
+    elements are present but leaves counts above 1 as absent); the cross-entropy term, as
+    in the usual Dice + CE segmentation loss, resolves the counts."""
+    cross_entropy = torch.nn.functional.cross_entropy(logits.flatten(0, 1), states.flatten().long())
+    return dice_loss(logits, one_hot(states)) + cross_entropy
+
+
 def reconstruction_rate(model: CompositionAutoencoder, states: np.ndarray, batch=8192) -> float:
     """Fraction of formulas whose states the autoencoder reproduces exactly (argmax)."""
     hits = 0
@@ -138,7 +148,7 @@ def train_autoencoder(
     monitor: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[CompositionAutoencoder, list[dict]]:
-    """Autoencoder with the negative Dice loss; the history records the exact
+    """Autoencoder with the negative Dice (+ cross-entropy) loss; the history records the exact
     reconstruction rate on ``monitor`` states (default: the first 5000 training rows)."""
     if len(states) < batch:
         raise InputError(f"need at least {batch} training formulas, got {len(states)}")
@@ -149,7 +159,7 @@ def train_autoencoder(
 
     def step(rng, gen):
         chunk = data[torch.from_numpy(rng.integers(0, len(data), batch))]
-        return dice_loss(model(one_hot(chunk)), one_hot(chunk))
+        return reconstruction_loss(model(one_hot(chunk)), chunk)
 
     trainer = Trainer(
         {"autoencoder": model}, epochs, steps_per_epoch, lr, seed=seed, checkpoint=checkpoint
