@@ -37,6 +37,18 @@ def _training_states(subset: str, data_dir: Path | None):
     return data
 
 
+def _train_and_save(train, description: str, out: Path, subset: str, data_dir, **options):
+    """Run ``train(states, checkpoint=, progress=, **options)`` on the training formulas,
+    save the model with its data report, history and command line; returns the history."""
+    checkpoint = model_checkpoint(out)
+    data = _training_states(subset, data_dir)
+    with progress_bar(description) as progress:
+        model, history = train(data.states, checkpoint=checkpoint, progress=progress, **options)
+    model.save(out, {"data": data.report, "history": history, "command": command_line()})
+    checkpoint.unlink(missing_ok=True)
+    return history
+
+
 @app.command("train-gan")
 def train_gan_command(
     out: Path = typer.Option(..., "--out", help="Generator file (.pt) to write."),
@@ -56,25 +68,22 @@ def train_gan_command(
     OUT.checkpoint (one checkpoint per epoch)."""
     from matinverse.compositions.training import train_gan
 
-    checkpoint = model_checkpoint(out)
-    data = _training_states(subset, data_dir)
-    with progress_bar("training GAN") as progress:
-        generator, history = train_gan(
-            data.states,
-            epochs,
-            steps,
-            batch_size,
-            n_critic,
-            lr=lr,
-            latent_dim=latent_dim,
-            width=width,
-            depth=depth,
-            seed=seed,
-            checkpoint=checkpoint,
-            progress=progress,
-        )
-    generator.save(out, {"data": data.report, "history": history, "command": command_line()})
-    checkpoint.unlink(missing_ok=True)
+    history = _train_and_save(
+        train_gan,
+        "training GAN",
+        out,
+        subset,
+        data_dir,
+        epochs=epochs,
+        steps_per_epoch=steps,
+        batch=batch_size,
+        n_critic=n_critic,
+        lr=lr,
+        latent_dim=latent_dim,
+        width=width,
+        depth=depth,
+        seed=seed,
+    )
     last = history[-1]
     typer.echo(
         f"wrote {out}; last epoch: valid {last['valid']:.3f}, unique {last['unique']:.3f}, "
@@ -101,24 +110,21 @@ def train_autoencoder_command(
     Interrupted runs resume from OUT.checkpoint."""
     from matinverse.compositions.training import train_autoencoder
 
-    checkpoint = model_checkpoint(out)
-    data = _training_states(subset, data_dir)
-    with progress_bar("training autoencoder") as progress:
-        model, history = train_autoencoder(
-            data.states,
-            epochs,
-            steps,
-            batch_size,
-            lr,
-            latent_dim,
-            width,
-            depth,
-            seed,
-            checkpoint,
-            progress=progress,
-        )
-    model.save(out, {"data": data.report, "history": history, "command": command_line()})
-    checkpoint.unlink(missing_ok=True)
+    history = _train_and_save(
+        train_autoencoder,
+        "training autoencoder",
+        out,
+        subset,
+        data_dir,
+        epochs=epochs,
+        steps_per_epoch=steps,
+        batch=batch_size,
+        lr=lr,
+        latent_dim=latent_dim,
+        width=width,
+        depth=depth,
+        seed=seed,
+    )
     typer.echo(f"wrote {out}; exact reconstruction {history[-1]['reconstructed']:.3f}")
 
 
