@@ -24,7 +24,7 @@ ORIGIN = (
 FOLDER = "crabnet-oqmd-mp"
 
 _FILES = {
-    # (table, split): (path under FOLDER, path under ORIGIN, sha256, bytes)
+    # (table, split): (path under FOLDER and under ORIGIN/benchmark_data, sha256, bytes)
     ("formation_enthalpy", "train"): (
         "OQMD_Formation_Enthalpy/train.csv",
         "0b69cfcbffc31145790e48af13efed4f191e5687e01a19cda5ed7cee43deaf6d",

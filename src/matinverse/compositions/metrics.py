@@ -25,6 +25,18 @@ def element_counts(formulas: Sequence[str]) -> np.ndarray:
     return out
 
 
+def diversity(formulas: Sequence[str | None], known: set[str]) -> dict:
+    """``empty`` (samples decoded to nothing), ``unique`` (distinct / decoded) and ``novel``
+    (distinct not in ``known`` / distinct)."""
+    decoded = [f for f in formulas if f is not None]
+    distinct = set(decoded)
+    return {
+        "empty": len(formulas) - len(decoded),
+        "unique": len(distinct) / max(len(decoded), 1),
+        "novel": len(distinct - known) / max(len(distinct), 1),
+    }
+
+
 def evaluate_formulas(
     formulas: Sequence[str | None],
     known: set[str],
@@ -36,16 +48,12 @@ def evaluate_formulas(
     (distinct not in ``known`` / distinct), ``element_count_emd`` (earth mover's distance
     between the samples' and ``reference_counts``' number-of-elements distributions) and
     ``element_count_histogram`` (fraction of decoded samples with 1..8+ elements)."""
-    decoded = [f for f in formulas if f is not None]
-    distinct = set(decoded)
-    counts = element_counts(decoded)
+    counts = element_counts([f for f in formulas if f is not None])
     report = {
         "samples": len(formulas),
-        "empty": len(formulas) - len(decoded),
+        **diversity(formulas, known),
         "validity": {s.name: float(validity(formulas, s, progress).mean()) for s in SETTINGS},
         "validity_settings": {s.name: s.describe() for s in SETTINGS},
-        "unique": len(distinct) / max(len(decoded), 1),
-        "novel": len(distinct - known) / max(len(distinct), 1),
         "element_count_emd": (
             float(wasserstein_distance(counts, reference_counts)) if len(counts) else None
         ),

@@ -69,6 +69,7 @@ class Trainer:
         if groups is not None:
             self.settings.update(groups={k: list(v) for k, v in groups.items()}, betas=list(betas))
         self.history: list[dict] = []
+        self.global_step = 0  # index of the step being run, over all epochs
 
     def fit(
         self,
@@ -88,9 +89,10 @@ class Trainer:
                 module.train()
             losses = {group: [] for group in self.groups}
             for i in range(self.steps_per_epoch):
+                self.global_step = epoch * self.steps_per_epoch + i
                 for optimizer in self.optimizers.values():
                     for group in optimizer.param_groups:
-                        group["lr"] = self.lr * self.schedule(epoch * self.steps_per_epoch + i)
+                        group["lr"] = self.lr * self.schedule(self.global_step)
                 result = step(rng, gen)
                 if not isinstance(result, dict):
                     result = {"loss": result}
