@@ -10,9 +10,11 @@ monotonically to the least fixed point above it, from a super-solution it falls 
 greatest one below. That limit defines the adsorption (desorption) branch.
 
 ``jacobi_isotherms`` is the seed's plain Jacobi with its stopping rule (mean (delta rho)^2 <
-tolerance), which near condensation stops far from the limit. ``exact_isotherms`` runs the
-same iteration (so it cannot change branch) on padded full grids with a SIMD-friendly
-sigmoid, and stops only when the estimated distance to the limit is below ``accuracy``.
+tolerance), which near condensation stops far from the limit. ``exact_isotherms`` reaches the
+same limit by red-black Gauss-Seidel: every update is F_i of a state that lies between the
+start and the limit, so the iterates stay between them and rise (fall) to the same fixed point,
+at twice the asymptotic rate of Jacobi. It stops when a certified bracket encloses the limit:
+the iterate on one side, a super-solution (sub-solution) built from it on the other.
 """
 
 import math
@@ -83,88 +85,275 @@ def _sigmoid(h):
     return 1.0 / (1.0 + p)
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
-def _padded_sweep(rho, new, field0, eta, coupling):
-    """One Jacobi sweep on padded (L+2, L+2) arrays (periodic halo); returns ||delta rho||_2."""
-    size = eta.shape[0]
-    sq = 0.0
+# The periodic L x L lattice (L even) is bipartite: red sites (i + j even) only neighbour black
+# ones. Each colour is stored as two "planes", the sites of even rows (p = 0) and of odd rows
+# (p = 1), each plane a flat array of (L/2 + 2) x (L/2 + 2) cells with a periodic halo of one
+# cell: row i = 2 m + p, column j = 2 kk + p (red) or 2 kk + 1 - p (black) sits at flat index
+# (m + 1) (L/2 + 2) + kk + 1. The four neighbours of a site of parity p then sit, in the planes
+# of the other colour, at fixed flat offsets: plane 1 - p at f - w and f (p = 0) or f and f + w
+# (p = 1), plane p at f - 1 and f, or f and f + 1 (see _half_sweep); w = L/2 + 2. A half sweep
+# is one flat loop over each plane, which numba compiles to SIMD code.
+
+# The super-solution (sub-solution) check allows F(u) - u up to this much per site: rounding of
+# the sigmoid and of the sums. It widens the certified bracket by about _ROUNDING / (1 - q).
+_ROUNDING = 1e-12
+_MARGIN = 0.5  # first extrapolation margin of the bracket, multiplied by 4 after a failed check
+
+
+@njit(cache=True)
+def _halo(plane, m, k):
+    """Fill the periodic halo of one (m + 2) x (k + 2) plane from its interior."""
+    w = k + 2
+    for i in range(1, m + 1):
+        plane[i * w] = plane[i * w + k]
+        plane[i * w + k + 1] = plane[i * w + 1]
+    for j in range(w):
+        plane[j] = plane[m * w + j]
+        plane[(m + 1) * w + j] = plane[w + j]
+
+
+@njit(cache=True)
+def _to_planes(values, red, black, halo):
+    """(L, L) values, L even -> red, black (2, (L/2 + 2)^2) planes; halos periodic copies
+    (``halo``) or zero."""
+    size = values.shape[0]
+    k = size // 2
+    w = k + 2
+    red[:, :] = 0.0
+    black[:, :] = 0.0
     for i in range(size):
-        up, row, down, out = rho[i], rho[i + 1], rho[i + 2], new[i + 1]
-        f, e = field0[i], eta[i]
+        p = i % 2
+        row = (i // 2 + 1) * w
         for j in range(size):
-            h = f[j] + coupling * (up[j + 1] + down[j + 1] + row[j] + row[j + 2])
-            out[j + 1] = e[j] * _sigmoid(h)
-        for j in range(size):
-            d = out[j + 1] - row[j + 1]
-            sq += d * d
-        out[0] = out[size]
-        out[size + 1] = out[1]
-    new[0, :] = new[size, :]
-    new[size + 1, :] = new[1, :]
-    return math.sqrt(sq)
+            if (i + j) % 2 == 0:
+                red[p, row + (j - p) // 2 + 1] = values[i, j]
+            else:
+                black[p, row + (j - 1 + p) // 2 + 1] = values[i, j]
+    if halo:
+        for p in range(2):
+            _halo(red[p], k, k)
+            _halo(black[p], k, k)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _exact_point(rho, work, field0, eta, coupling, accuracy, max_sweeps):
-    """Jacobi sweeps on padded rho (in place; work is a second buffer) until the geometric
-    estimate of the remaining error, ||delta|| q / (1 - q) with q the ratio of successive
-    ||delta||_2, is below ``accuracy``. Returns the sweeps done, or -1 at ``max_sweeps``."""
-    current, spare = rho, work
-    previous = 0.0
+def _relax(x, field, mask, a0, a1, b, coupling, omega):
+    """In place, x[f] += omega (mask[f] sigmoid(h_f) - x[f]) with h_f = field[f] + coupling
+    (a0[f] + a1[f] + b[f] + b[f + 1]), f < len(x): the arguments are views shifted to these
+    offsets (constant offsets let numba vectorise the loop). Returns the sum of the changes over
+    sites (mask > 0)."""
+    total = 0.0
+    if omega == 1.0:  # x = F(x) exactly (x + (F - x) loses tiny F next to x = 1)
+        for f in range(x.shape[0]):
+            h = field[f] + coupling * (a0[f] + a1[f] + b[f] + b[f + 1])
+            v = mask[f] * _sigmoid(h)
+            total += mask[f] * (v - x[f])
+            x[f] = v
+    else:
+        for f in range(x.shape[0]):
+            h = field[f] + coupling * (a0[f] + a1[f] + b[f] + b[f + 1])
+            step = omega * (mask[f] * _sigmoid(h) - x[f])
+            total += mask[f] * step
+            x[f] += step
+    return total
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _excess(x, field, mask, a0, a1, b, coupling, sign):
+    """max over sites (mask > 0, else 0) of sign (F_f - x[f]); views as in _relax."""
+    worst = 0.0
+    for f in range(x.shape[0]):
+        h = field[f] + coupling * (a0[f] + a1[f] + b[f] + b[f + 1])
+        worst = max(worst, mask[f] * sign * (_sigmoid(h) - x[f]))
+    return worst
+
+
+@njit(cache=True)
+def _half_sweep(x, other, field, mask, coupling, omega, colour, k):
+    """Update one colour (0 red, 1 black) from the other in place, x += omega (F(x, other) - x),
+    both planes, halos refreshed. Returns the sum of the changes over its sites."""
+    w = k + 2
+    lo, hi = w, (k + 1) * w
+    total = 0.0
+    for p in range(2):
+        oa = lo - w if p == 0 else lo
+        ob = lo - 1 if (colour + p) % 2 == 0 else lo
+        a, b = other[1 - p], other[p]
+        total += _relax(
+            x[p, lo:hi],
+            field[p, lo:hi],
+            mask[p, lo:hi],
+            a[oa:],
+            a[oa + w :],
+            b[ob:],
+            coupling,
+            omega,
+        )
+        _halo(x[p], k, k)
+    return total
+
+
+@njit(cache=True)
+def _colour_excess(x, other, field, mask, coupling, sign, colour, k):
+    """Largest sign (F(x, other) - x) over the sites of one colour (0 if none is positive)."""
+    w = k + 2
+    lo, hi = w, (k + 1) * w
+    worst = 0.0
+    for p in range(2):
+        oa = lo - w if p == 0 else lo
+        ob = lo - 1 if (colour + p) % 2 == 0 else lo
+        a, b = other[1 - p], other[p]
+        worst = max(
+            worst,
+            _excess(
+                x[p, lo:hi],
+                field[p, lo:hi],
+                mask[p, lo:hi],
+                a[oa:],
+                a[oa + w :],
+                b[ob:],
+                coupling,
+                sign,
+            ),
+        )
+    return worst
+
+
+@njit(cache=True, fastmath=True)
+def _total(planes, mask):
+    """Sum of the site values (mask > 0) of both planes of one colour."""
+    total = 0.0
+    for p in range(2):
+        for f in range(planes.shape[1]):
+            total += mask[p, f] * planes[p, f]
+    return total
+
+
+@njit(cache=True)
+def _bracket(red, candidate, u, field, mask, coupling, sign, scale, k):
+    """The other side of the bracket, in u (4 planes): u_red = red + sign scale max(sign
+    (candidate - red), 0), u_black = F_black(u_red). Returns the largest sign (F_red(u_black)
+    - u_red): at most _ROUNDING means u is a super-solution (sign 1) or sub-solution (sign -1)."""
+    for p in range(2):
+        for f in range(red.shape[1]):
+            step = max(sign * (candidate[p, f] - red[p, f]), 0.0)
+            u[p, f] = red[p, f] + sign * scale * step
+    _half_sweep(u[2:], u[:2], field[2:], mask[2:], coupling, 1.0, 1, k)
+    return _colour_excess(u[:2], u[2:], field, mask, coupling, sign, 0, k)
+
+
+@njit(cache=True)
+def _solve_point(
+    state, previous_red, bound, field, mask, coupling, sign, accuracy, n_pore, max_sweeps, k
+):
+    """Red-black Gauss-Seidel from a sub-solution (sign 1) or super-solution (sign -1) to the
+    least fixed point above (greatest below) it, until a certified bracket of half-width
+    <= ``accuracy`` in theta encloses it.
+
+    state, bound: (4, (k + 2)^2) arrays, rows red p = 0, 1 then black p = 0, 1; field, mask
+    alike (mask 0 on solid sites and halos); previous_red (2, (k + 2)^2) work space. On return
+    state holds the iterate (same side as the start) and bound the other side of the bracket.
+    Returns (sweeps, theta at the bracket's middle); sweeps = -1 after ``max_sweeps``.
+    """
+    red, black = state[:2], state[2:]
+    previous = np.inf
+    margin = _MARGIN
+    theta = 0.0
     done = -1
     for sweep in range(max_sweeps):
-        delta = _padded_sweep(current, spare, field0, eta, coupling)
-        current, spare = spare, current
-        if delta == 0.0 or (
-            sweep > 0 and delta < previous and delta * delta / (previous - delta) < accuracy
-        ):
+        previous_red[:, :] = red
+        current_sum = _total(red, mask) + _total(black, mask[2:])
+        progress = sign * _half_sweep(red, black, field, mask, coupling, 1.0, 0, k)
+        if progress <= 0.0:  # a fixed point to rounding
+            bound[:, :] = state
+            theta = current_sum / n_pore
             done = sweep + 1
             break
-        previous = delta
-    if current is not rho:
-        rho[:, :] = current
-    return done
+        if progress < previous:
+            q = progress / previous
+            scale = (1.0 + margin) / (1.0 - q)
+            if scale * progress <= accuracy * n_pore:
+                # bracket around the state before this red update: previous_red, black
+                worst = _bracket(previous_red, red, bound, field, mask, coupling, sign, scale, k)
+                other = _total(bound[:2], mask) + _total(bound[2:], mask[2:])
+                half_width = 0.5 * sign * (other - current_sum) / n_pore
+                if worst <= _ROUNDING and half_width + _ROUNDING / (1.0 - q) <= accuracy:
+                    theta = 0.5 * (current_sum + other) / n_pore
+                    done = sweep + 1
+                    break
+                margin *= 4.0
+        previous = progress
+        _half_sweep(black, red, field[2:], mask[2:], coupling, 1.0, 1, k)
+    if done < 0:
+        theta = (_total(red, mask) + _total(black, mask[2:])) / n_pore
+    return done, theta
 
 
 @njit(cache=True)
 def exact_isotherms(grids, mus, beta, w_ff, w_mf, accuracy, max_sweeps, desorption, ads, des):
     """Adsorption (and desorption) filling of each grid at the fixed points that warm-started
-    Jacobi converges to, to an estimated error ||rho - rho*||_2 < accuracy.
+    Jacobi converges to, each certified within ``accuracy`` in theta.
 
-    grids (N, L, L) uint8; mus (P,) kcal/mol, increasing; ads, des (N, P) out.
-    Returns the number of points that hit ``max_sweeps``.
+    grids (N, L, L) uint8; mus (P,) kcal/mol, increasing; ads, des (N, P) out. An odd L is
+    solved on its 2L x 2L periodic tiling (same fixed points, bipartite lattice). Returns the
+    number of points that hit ``max_sweeps``.
     """
     failures = 0
     coupling = beta * w_ff
     n_points = mus.shape[0]
     size = grids.shape[1]
-    field0 = np.empty((size, size))
-    wall = np.empty((size, size))
-    rho = np.empty((size + 2, size + 2))
-    work = np.empty((size + 2, size + 2))
+    big = size if size % 2 == 0 else 2 * size
+    k = big // 2
+    plane = (k + 2) * (k + 2)
+    eta = np.empty((big, big))
+    wall = np.empty((big, big))
+    mask = np.empty((4, plane))
+    wall_planes = np.empty((4, plane))
+    field = np.empty((4, plane))
+    state = np.empty((4, plane))
+    previous_red = np.empty((2, plane))
+    bound = np.empty((4, plane))
     for g in range(grids.shape[0]):
-        eta = grids[g].astype(np.float64)
+        for i in range(big):
+            for j in range(big):
+                eta[i, j] = grids[g, i % size, j % size]
         n_pore = eta.sum()
-        for i in range(size):
-            for j in range(size):
-                n_solid = 4.0 - eta[(i + 1) % size, j] - eta[(i - 1) % size, j]
-                wall[i, j] = w_mf * (n_solid - eta[i, (j + 1) % size] - eta[i, (j - 1) % size])
-        for i in range(size + 2):
-            for j in range(size + 2):
-                rho[i, j] = eta[(i - 1) % size, (j - 1) % size]
-        work[:, :] = rho
-        desorbing = n_points - 2 if desorption else -1
-        # adsorption k = 0..P-1, then desorption k = P-2..0 from the RH = 1 state
-        for step in range(n_points + desorbing + 1):
-            k = step if step < n_points else 2 * n_points - 2 - step
-            field0[:, :] = beta * (mus[k] + wall)
-            if _exact_point(rho, work, field0, eta, coupling, accuracy, max_sweeps) < 0:
+        for i in range(big):
+            for j in range(big):
+                n_solid = 4.0 - eta[(i + 1) % big, j] - eta[(i - 1) % big, j]
+                wall[i, j] = w_mf * (n_solid - eta[i, (j + 1) % big] - eta[i, (j - 1) % big])
+        _to_planes(eta, mask[:2], mask[2:], False)
+        _to_planes(wall, wall_planes[:2], wall_planes[2:], True)
+        _to_planes(eta, state[:2], state[2:], True)
+        steps = 2 * n_points - 1 if desorption else n_points
+        # adsorption k = 0..P-1 (the first point falls from rho = eta, the others rise), then
+        # desorption k = P-2..0 falling from the RH = 1 state; a change of direction continues
+        # from the other side of the last bracket
+        for step in range(steps):
+            point = step if step < n_points else 2 * n_points - 2 - step
+            field[:, :] = beta * (mus[point] + wall_planes)
+            sign = 1.0 if 0 < step < n_points else -1.0
+            done, theta = _solve_point(
+                state,
+                previous_red,
+                bound,
+                field,
+                mask,
+                coupling,
+                sign,
+                accuracy,
+                n_pore,
+                max_sweeps,
+                k,
+            )
+            if done < 0:
                 failures += 1
-            theta = rho[1 : size + 1, 1 : size + 1].sum() / n_pore
+            next_sign = 1.0 if step + 1 < n_points else -1.0
+            if next_sign != sign:
+                state[:, :] = bound
             if step < n_points:
-                ads[g, k] = theta
+                ads[g, point] = theta
             else:
-                des[g, k] = theta
+                des[g, point] = theta
         if desorption:
             des[g, n_points - 1] = ads[g, n_points - 1]
     return failures
