@@ -263,12 +263,12 @@ def _solve_point(
         previous_red[:, :] = red
         current_sum = _total(red, mask) + _total(black, mask[2:])
         progress = sign * _half_sweep(red, black, field, mask, coupling, 1.0, 0, k)
-        if progress <= 0.0:  # a fixed point to rounding
+        if progress <= 0.0 and sweep > 0:  # a fixed point to rounding (black is F_black(red))
             bound[:, :] = state
             theta = current_sum / n_pore
             done = sweep + 1
             break
-        if progress < previous:
+        if 0.0 < progress < previous:
             q = progress / previous
             scale = (1.0 + margin) / (1.0 - q)
             if scale * progress <= accuracy * n_pore:
