@@ -261,11 +261,10 @@ def _solve_point(
     done = -1
     for sweep in range(max_sweeps):
         previous_red[:, :] = red
-        current_sum = _total(red, mask) + _total(black, mask[2:])
         progress = sign * _half_sweep(red, black, field, mask, coupling, 1.0, 0, k)
         if progress <= 0.0 and sweep > 0:  # a fixed point to rounding (black is F_black(red))
             bound[:, :] = state
-            theta = current_sum / n_pore
+            theta = (_total(red, mask) + _total(black, mask[2:])) / n_pore
             done = sweep + 1
             break
         if 0.0 < progress < previous:
@@ -274,10 +273,11 @@ def _solve_point(
             if scale * progress <= accuracy * n_pore:
                 # bracket around the state before this red update: previous_red, black
                 worst = _bracket(previous_red, red, bound, field, mask, coupling, sign, scale, k)
+                inner = _total(previous_red, mask) + _total(black, mask[2:])
                 other = _total(bound[:2], mask) + _total(bound[2:], mask[2:])
-                half_width = 0.5 * sign * (other - current_sum) / n_pore
+                half_width = 0.5 * sign * (other - inner) / n_pore
                 if worst <= _ROUNDING and half_width + _ROUNDING / (1.0 - q) <= accuracy:
-                    theta = 0.5 * (current_sum + other) / n_pore
+                    theta = 0.5 * (inner + other) / n_pore
                     done = sweep + 1
                     break
                 margin *= 4.0
