@@ -101,15 +101,15 @@ _MARGIN = 0.5  # first extrapolation margin of the bracket, multiplied by 4 afte
 
 
 @njit(cache=True)
-def _halo(plane, m, k):
-    """Fill the periodic halo of one (m + 2) x (k + 2) plane from its interior."""
+def _halo(plane, k):
+    """Fill the periodic halo of one flat (k + 2) x (k + 2) plane from its interior."""
     w = k + 2
-    for i in range(1, m + 1):
+    for i in range(1, k + 1):
         plane[i * w] = plane[i * w + k]
         plane[i * w + k + 1] = plane[i * w + 1]
     for j in range(w):
-        plane[j] = plane[m * w + j]
-        plane[(m + 1) * w + j] = plane[w + j]
+        plane[j] = plane[k * w + j]
+        plane[(k + 1) * w + j] = plane[w + j]
 
 
 @njit(cache=True)
@@ -131,29 +131,21 @@ def _to_planes(values, red, black, halo):
                 black[p, row + (j - 1 + p) // 2 + 1] = values[i, j]
     if halo:
         for p in range(2):
-            _halo(red[p], k, k)
-            _halo(black[p], k, k)
+            _halo(red[p], k)
+            _halo(black[p], k)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _relax(x, field, mask, a0, a1, b, coupling, omega):
-    """In place, x[f] += omega (mask[f] sigmoid(h_f) - x[f]) with h_f = field[f] + coupling
-    (a0[f] + a1[f] + b[f] + b[f + 1]), f < len(x): the arguments are views shifted to these
-    offsets (constant offsets let numba vectorise the loop). Returns the sum of the changes over
-    sites (mask > 0)."""
+def _relax(x, field, mask, a0, a1, b, coupling):
+    """In place, x[f] = mask[f] sigmoid(field[f] + coupling (a0[f] + a1[f] + b[f] + b[f + 1]))
+    for f < len(x): the arguments are views shifted to these offsets (constant offsets, and x
+    the only array written, let numba vectorise the loop). Returns the sum of the changes over
+    sites (mask > 0; halo cells get garbage, refreshed by the caller)."""
     total = 0.0
-    if omega == 1.0:  # x = F(x) exactly (x + (F - x) loses tiny F next to x = 1)
-        for f in range(x.shape[0]):
-            h = field[f] + coupling * (a0[f] + a1[f] + b[f] + b[f + 1])
-            v = mask[f] * _sigmoid(h)
-            total += mask[f] * (v - x[f])
-            x[f] = v
-    else:
-        for f in range(x.shape[0]):
-            h = field[f] + coupling * (a0[f] + a1[f] + b[f] + b[f + 1])
-            step = omega * (mask[f] * _sigmoid(h) - x[f])
-            total += mask[f] * step
-            x[f] += step
+    for f in range(x.shape[0]):
+        v = mask[f] * _sigmoid(field[f] + coupling * (a0[f] + a1[f] + b[f] + b[f + 1]))
+        total += mask[f] * (v - x[f])
+        x[f] = v
     return total
 
 
@@ -168,9 +160,9 @@ def _excess(x, field, mask, a0, a1, b, coupling, sign):
 
 
 @njit(cache=True)
-def _half_sweep(x, other, field, mask, coupling, omega, colour, k):
-    """Update one colour (0 red, 1 black) from the other in place, x += omega (F(x, other) - x),
-    both planes, halos refreshed. Returns the sum of the changes over its sites."""
+def _half_sweep(x, other, field, mask, coupling, colour, k):
+    """Update one colour (0 red, 1 black) from the other in place, x = F(x, other), both
+    planes, halos refreshed. Returns the sum of the changes over its sites."""
     w = k + 2
     lo, hi = w, (k + 1) * w
     total = 0.0
@@ -186,9 +178,8 @@ def _half_sweep(x, other, field, mask, coupling, omega, colour, k):
             a[oa + w :],
             b[ob:],
             coupling,
-            omega,
         )
-        _halo(x[p], k, k)
+        _halo(x[p], k)
     return total
 
 
@@ -237,7 +228,7 @@ def _bracket(red, candidate, u, field, mask, coupling, sign, scale, k):
         for f in range(red.shape[1]):
             step = max(sign * (candidate[p, f] - red[p, f]), 0.0)
             u[p, f] = red[p, f] + sign * scale * step
-    _half_sweep(u[2:], u[:2], field[2:], mask[2:], coupling, 1.0, 1, k)
+    _half_sweep(u[2:], u[:2], field[2:], mask[2:], coupling, 1, k)
     return _colour_excess(u[:2], u[2:], field, mask, coupling, sign, 0, k)
 
 
@@ -261,7 +252,7 @@ def _solve_point(
     done = -1
     for sweep in range(max_sweeps):
         previous_red[:, :] = red
-        progress = sign * _half_sweep(red, black, field, mask, coupling, 1.0, 0, k)
+        progress = sign * _half_sweep(red, black, field, mask, coupling, 0, k)
         if progress <= 0.0 and sweep > 0:  # a fixed point to rounding (black is F_black(red))
             bound[:, :] = state
             theta = (_total(red, mask) + _total(black, mask[2:])) / n_pore
@@ -282,7 +273,7 @@ def _solve_point(
                     break
                 margin *= 4.0
         previous = progress
-        _half_sweep(black, red, field[2:], mask[2:], coupling, 1.0, 1, k)
+        _half_sweep(black, red, field[2:], mask[2:], coupling, 1, k)
     if done < 0:
         theta = (_total(red, mask) + _total(black, mask[2:])) / n_pore
     return done, theta
