@@ -4,7 +4,8 @@ Run:  python bench/porous_simulator.py [--n 1000] [--seed 0] [--validate 300] [-
 
 Everything runs on one CPU core (Python pinned with sched_setaffinity, the C++ reference
 under ``taskset`` with the same core; NUMBA_NUM_THREADS = OMP_NUM_THREADS = 1). For random
-20 x 20 grids (iid fill) at porosity 0.5, 0.7, 0.9 it times, best of ``--repeats`` runs:
+20 x 20 grids (iid fill) at porosity 0.5, 0.7, 0.9 it times, best of ``--repeats`` runs taken
+in turn (a, b, c, a, b, c, ...: a busy machine slows every column alike):
 
 (a) bench/jacobi_reference.cpp, the seed's plain Jacobi in tight single-threaded C++,
     compiled with ``g++ -O3 -march=native`` (skipped, with a note, without g++);
@@ -206,14 +207,19 @@ def main(argv=None) -> None:
     for porosity in POROSITIES:
         grids = random_grids(args.n, porosity, rng)
         n = len(grids)
-        if binary is not None:
-            ms_cpp, theta_cpp = run_reference(binary, grids, core, args.repeats, workdir)
-            t_cpp = ms_cpp * n / 1e3
-        t_jac, res_jac = best_time(lambda g=grids: plain.simulate(g), args.repeats)
-        t_ads, res_ads = best_time(lambda g=grids: exact.simulate(g), args.repeats)
-        t_both, res_both = best_time(
-            lambda g=grids: exact.simulate(g, desorption=True), args.repeats
-        )
+        # repeats interleaved (C++, plain, exact, exact ads+des, C++, ...), best of each kept,
+        # so that load from other processes on the machine hits all columns alike
+        t_cpp = t_jac = t_ads = t_both = np.inf
+        for _ in range(args.repeats):
+            if binary is not None:
+                ms_cpp, theta_cpp = run_reference(binary, grids, core, 1, workdir)
+                t_cpp = min(t_cpp, ms_cpp * n / 1e3)
+            t, res_jac = best_time(lambda g=grids: plain.simulate(g), 1)
+            t_jac = min(t_jac, t)
+            t, res_ads = best_time(lambda g=grids: exact.simulate(g), 1)
+            t_ads = min(t_ads, t)
+            t, res_both = best_time(lambda g=grids: exact.simulate(g, desorption=True), 1)
+            t_both = min(t_both, t)
         v = min(args.validate, n)
         ref = tight.simulate(grids[:v], desorption=True)
         sub = type(res_both)(
