@@ -52,37 +52,39 @@ def pore_topology(eta):
     return neighbours, n_solid
 
 
+# 1 / n! for n = 12, 11, ..., 0 (Horner order of the Taylor polynomials of exp)
+_INVERSE_FACTORIALS = tuple(1.0 / math.factorial(n) for n in range(12, -1, -1))
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _exp_taylor(x, degree, squarings):
+    """exp(x) = (Taylor_degree(x / 2^squarings))^(2^squarings): multiplies and adds only."""
+    x = x * (0.5**squarings)
+    p = 0.0
+    for n in range(12 - degree, 13):
+        p = p * x + _INVERSE_FACTORIALS[n]
+    for _ in range(squarings):
+        p = p * p
+    return p
+
+
 @njit(cache=True, fastmath=True, error_model="numpy", inline="always")
 def _sigmoid(h):
-    """1 / (1 + exp(-h)) for h in about [-300, 300], relative error < 1e-13.
+    """1 / (1 + exp(-h)) for any h, absolute error < 2e-14.
 
-    exp(-h) = (Taylor_12(-h / 512))^(2^9): only multiplies and adds, so loops over it
-    compile to SIMD code (math.exp does not).
+    exp(-h) = (Taylor_6(-h / 256))^(2^8), h clamped to [-500, 500] (where the sigmoid is 0 or
+    1 to far below rounding): only multiplies, adds and min/max, so loops over it compile to
+    SIMD code (math.exp does not). The relative error of exp is up to 1e-7 at |h| = 40, but
+    the sigmoid's absolute error, e^-|h| times that, stays at rounding level for every h.
     """
-    x = -h * (1.0 / 512.0)
-    p = 1.0 / 479001600.0
-    p = p * x + 1.0 / 39916800.0
-    p = p * x + 1.0 / 3628800.0
-    p = p * x + 1.0 / 362880.0
-    p = p * x + 1.0 / 40320.0
-    p = p * x + 1.0 / 5040.0
-    p = p * x + 1.0 / 720.0
-    p = p * x + 1.0 / 120.0
-    p = p * x + 1.0 / 24.0
-    p = p * x + 1.0 / 6.0
-    p = p * x + 0.5
-    p = p * x + 1.0
-    p = p * x + 1.0
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    return 1.0 / (1.0 + p)
+    return 1.0 / (1.0 + _exp_taylor(-min(max(h, -500.0), 500.0), 6, 8))
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _sigmoid_fine(h):
+    """1 / (1 + exp(-h)) for h in about [-300, 300], relative error < 1e-13 (also where it is
+    tiny, unlike _sigmoid): exp(-h) = (Taylor_12(-h / 512))^(2^9)."""
+    return 1.0 / (1.0 + _exp_taylor(-h, 12, 9))
 
 
 # The periodic L x L lattice (L even) is bipartite: red sites (i + j even) only neighbour black
@@ -97,6 +99,9 @@ def _sigmoid(h):
 # The super-solution (sub-solution) check allows F(u) - u up to this much per site: rounding of
 # the sigmoid and of the sums. It widens the certified bracket by about _ROUNDING / (1 - q).
 _ROUNDING = 1e-12
+# A pressure point whose largest possible h (all rho = 1) is below this uses _sigmoid_fine:
+# every rho is then below 2e-9 and only its relative accuracy means anything.
+_FINE_BELOW = -20.0
 _MARGIN = 0.5  # first extrapolation margin of the bracket, multiplied by 4 after a failed check
 
 
@@ -136,33 +141,42 @@ def _to_planes(values, red, black, halo):
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _relax(x, field, mask, a0, a1, b, coupling):
+def _relax(x, field, mask, a0, a1, b, coupling, fine):
     """In place, x[f] = mask[f] sigmoid(field[f] + coupling (a0[f] + a1[f] + b[f] + b[f + 1]))
     for f < len(x): the arguments are views shifted to these offsets (constant offsets, and x
     the only array written, let numba vectorise the loop). Returns the sum of the changes over
-    sites (mask > 0; halo cells get garbage, refreshed by the caller)."""
+    sites (mask > 0; halo cells get garbage, refreshed by the caller). ``fine``: use
+    _sigmoid_fine instead of _sigmoid."""
     total = 0.0
-    for f in range(x.shape[0]):
-        v = mask[f] * _sigmoid(field[f] + coupling * (a0[f] + a1[f] + b[f] + b[f + 1]))
-        total += mask[f] * (v - x[f])
-        x[f] = v
+    if fine:
+        for f in range(x.shape[0]):
+            v = mask[f] * _sigmoid_fine(field[f] + coupling * (a0[f] + a1[f] + b[f] + b[f + 1]))
+            total += mask[f] * (v - x[f])
+            x[f] = v
+    else:
+        for f in range(x.shape[0]):
+            v = mask[f] * _sigmoid(field[f] + coupling * (a0[f] + a1[f] + b[f] + b[f + 1]))
+            total += mask[f] * (v - x[f])
+            x[f] = v
     return total
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _excess(x, field, mask, a0, a1, b, coupling, sign):
-    """max over sites (mask > 0, else 0) of sign (F_f - x[f]); views as in _relax."""
+def _excess(x, field, mask, a0, a1, b, coupling, sign, fine):
+    """max over sites (mask > 0, else 0) of sign (F_f - x[f]); arguments as in _relax."""
     worst = 0.0
     for f in range(x.shape[0]):
         h = field[f] + coupling * (a0[f] + a1[f] + b[f] + b[f + 1])
-        worst = max(worst, mask[f] * sign * (_sigmoid(h) - x[f]))
+        v = _sigmoid_fine(h) if fine else _sigmoid(h)
+        worst = max(worst, mask[f] * sign * (v - x[f]))
     return worst
 
 
 @njit(cache=True)
-def _half_sweep(x, other, field, mask, coupling, colour, k):
+def _half_sweep(x, other, field, mask, coupling, colour, k, fine):
     """Update one colour (0 red, 1 black) from the other in place, x = F(x, other), both
-    planes, halos refreshed. Returns the sum of the changes over its sites."""
+    planes, halos refreshed (``fine`` as in _relax). Returns the sum of the changes over its
+    sites."""
     w = k + 2
     lo, hi = w, (k + 1) * w
     total = 0.0
@@ -178,13 +192,14 @@ def _half_sweep(x, other, field, mask, coupling, colour, k):
             a[oa + w :],
             b[ob:],
             coupling,
+            fine,
         )
         _halo(x[p], k)
     return total
 
 
 @njit(cache=True)
-def _colour_excess(x, other, field, mask, coupling, sign, colour, k):
+def _colour_excess(x, other, field, mask, coupling, sign, colour, k, fine):
     """Largest sign (F(x, other) - x) over the sites of one colour (0 if none is positive)."""
     w = k + 2
     lo, hi = w, (k + 1) * w
@@ -204,6 +219,7 @@ def _colour_excess(x, other, field, mask, coupling, sign, colour, k):
                 b[ob:],
                 coupling,
                 sign,
+                fine,
             ),
         )
     return worst
@@ -220,7 +236,7 @@ def _total(planes, mask):
 
 
 @njit(cache=True)
-def _bracket(red, candidate, u, field, mask, coupling, sign, scale, k):
+def _bracket(red, candidate, u, field, mask, coupling, sign, scale, k, fine):
     """The other side of the bracket, in u (4 planes): u_red = red + sign scale max(sign
     (candidate - red), 0), u_black = F_black(u_red). Returns the largest sign (F_red(u_black)
     - u_red): at most _ROUNDING means u is a super-solution (sign 1) or sub-solution (sign -1)."""
@@ -228,13 +244,13 @@ def _bracket(red, candidate, u, field, mask, coupling, sign, scale, k):
         for f in range(red.shape[1]):
             step = max(sign * (candidate[p, f] - red[p, f]), 0.0)
             u[p, f] = red[p, f] + sign * scale * step
-    _half_sweep(u[2:], u[:2], field[2:], mask[2:], coupling, 1, k)
-    return _colour_excess(u[:2], u[2:], field, mask, coupling, sign, 0, k)
+    _half_sweep(u[2:], u[:2], field[2:], mask[2:], coupling, 1, k, fine)
+    return _colour_excess(u[:2], u[2:], field, mask, coupling, sign, 0, k, fine)
 
 
 @njit(cache=True)
 def _solve_point(
-    state, previous_red, bound, field, mask, coupling, sign, accuracy, n_pore, max_sweeps, k
+    state, previous_red, bound, field, mask, coupling, sign, accuracy, n_pore, max_sweeps, k, fine
 ):
     """Red-black Gauss-Seidel from a sub-solution (sign 1) or super-solution (sign -1) to the
     least fixed point above (greatest below) it, until a certified bracket of half-width
@@ -243,7 +259,8 @@ def _solve_point(
     state, bound: (4, (k + 2)^2) arrays, rows red p = 0, 1 then black p = 0, 1; field, mask
     alike (mask 0 on solid sites and halos); previous_red (2, (k + 2)^2) work space. On return
     state holds the iterate (same side as the start) and bound the other side of the bracket.
-    Returns (sweeps, theta at the bracket's middle); sweeps = -1 after ``max_sweeps``.
+    ``fine`` selects _sigmoid_fine. Returns (sweeps, theta at the bracket's middle); sweeps =
+    -1 after ``max_sweeps``.
     """
     red, black = state[:2], state[2:]
     previous = np.inf
@@ -252,7 +269,7 @@ def _solve_point(
     done = -1
     for sweep in range(max_sweeps):
         previous_red[:, :] = red
-        progress = sign * _half_sweep(red, black, field, mask, coupling, 0, k)
+        progress = sign * _half_sweep(red, black, field, mask, coupling, 0, k, fine)
         if progress <= 0.0 and sweep > 0:  # a fixed point to rounding (black is F_black(red))
             bound[:, :] = state
             theta = (_total(red, mask) + _total(black, mask[2:])) / n_pore
@@ -263,7 +280,9 @@ def _solve_point(
             scale = (1.0 + margin) / (1.0 - q)
             if scale * progress <= accuracy * n_pore:
                 # bracket around the state before this red update: previous_red, black
-                worst = _bracket(previous_red, red, bound, field, mask, coupling, sign, scale, k)
+                worst = _bracket(
+                    previous_red, red, bound, field, mask, coupling, sign, scale, k, fine
+                )
                 inner = _total(previous_red, mask) + _total(black, mask[2:])
                 other = _total(bound[:2], mask) + _total(bound[2:], mask[2:])
                 half_width = 0.5 * sign * (other - inner) / n_pore
@@ -273,7 +292,7 @@ def _solve_point(
                     break
                 margin *= 4.0
         previous = progress
-        _half_sweep(black, red, field[2:], mask[2:], coupling, 1, k)
+        _half_sweep(black, red, field[2:], mask[2:], coupling, 1, k, fine)
     if done < 0:
         theta = (_total(red, mask) + _total(black, mask[2:])) / n_pore
     return done, theta
@@ -314,6 +333,11 @@ def exact_isotherms(grids, mus, beta, w_ff, w_mf, accuracy, max_sweeps, desorpti
                 wall[i, j] = w_mf * (n_solid - eta[i, (j + 1) % big] - eta[i, (j - 1) % big])
         _to_planes(eta, mask[:2], mask[2:], False)
         _to_planes(wall, wall_planes[:2], wall_planes[2:], True)
+        field_top = -np.inf  # largest wall term over pore sites
+        for i in range(big):
+            for j in range(big):
+                if eta[i, j] > 0.0:
+                    field_top = max(field_top, wall[i, j])
         _to_planes(eta, state[:2], state[2:], True)
         steps = 2 * n_points - 1 if desorption else n_points
         # adsorption k = 0..P-1 (the first point falls from rho = eta, the others rise), then
@@ -323,6 +347,8 @@ def exact_isotherms(grids, mus, beta, w_ff, w_mf, accuracy, max_sweeps, desorpti
             point = step if step < n_points else 2 * n_points - 2 - step
             field[:, :] = beta * (mus[point] + wall_planes)
             sign = 1.0 if 0 < step < n_points else -1.0
+            # every h below _FINE_BELOW (rho <= 1): all rho tiny, keep their relative accuracy
+            fine = beta * (mus[point] + field_top) + 4.0 * coupling < _FINE_BELOW
             done, theta = _solve_point(
                 state,
                 previous_red,
@@ -335,6 +361,7 @@ def exact_isotherms(grids, mus, beta, w_ff, w_mf, accuracy, max_sweeps, desorpti
                 n_pore,
                 max_sweeps,
                 k,
+                fine,
             )
             if done < 0:
                 failures += 1
