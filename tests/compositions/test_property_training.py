@@ -3,6 +3,7 @@ import pytest
 
 from matinverse.compositions.boosting import BoostedPropertyModel
 from matinverse.compositions.property_training import (
+    evaluate_property_model,
     laplace_std_factor,
     mean_absolute_error,
     train_boosted_model,
@@ -35,6 +36,19 @@ def test_networks_learn_formation_energy(property_splits, tiny_property_models):
     error = np.abs(mean - splits["test"].target)
     confident = std <= np.median(std)
     assert error[confident].mean() < 0.8 * error[~confident].mean()
+
+
+def test_evaluation_reports_accuracy_and_uncertainty_quality(property_splits, tiny_property_models):
+    data = property_splits["formation_energy"]["test"]
+    model = load_model(tiny_property_models["formation_energy"])
+    report = evaluate_property_model(model, data)
+    mean, std = model.predict(data.fractions)
+    error = np.abs(mean - data.target)
+    assert report["rows"] == len(data.target) and report["mae"] == pytest.approx(error.mean())
+    assert report["rmse"] >= report["mae"]
+    assert report["within_1std"] == pytest.approx(np.mean(error <= std))
+    assert report["within_1std"] < report["within_2std"] <= 1
+    assert report["rank_correlation"] > 0.1 and report["mae_confident_half"] < report["mae"]
 
 
 def test_elemnet_trains_and_resumes(property_splits, tmp_path):

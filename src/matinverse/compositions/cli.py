@@ -234,8 +234,8 @@ def train_property_command(
     property: str = typer.Option(..., "--property", help=PROPERTY_HELP),
     out: Path = typer.Option(..., "--out", help="Model file: .pt (networks) or .skops (boosting)."),
     model: str = typer.Option("attention", help=f"Architecture: one of {PROPERTY_MODELS}."),
-    size: int = typer.Option(4, min=1, help="Ensemble members."),
-    epochs: int = typer.Option(20, min=1),
+    size: int = typer.Option(3, min=1, help="Ensemble members."),
+    epochs: int = typer.Option(24, min=1),
     steps: int = typer.Option(1000, min=1, help="Batches per epoch."),
     batch_size: int = typer.Option(256, min=1),
     lr: float = typer.Option(1e-3),
@@ -374,6 +374,7 @@ def design(
     from matinverse.compositions.data import known_formulas
     from matinverse.compositions.design import PropertyRequest
     from matinverse.compositions.design import design as run_design
+    from matinverse.compositions.files import write_rows
     from matinverse.compositions.prediction import default_model_path, load_property_model
 
     if n < 1 or n > 100_000:
@@ -394,21 +395,10 @@ def design(
             net, models, request, n, known, seed, steer, steps=steps, progress=progress
         )
     seconds = time.perf_counter() - start
-    _write_rows(out, result.rows)
+    write_rows(out, result.rows)
     typer.echo(
         f"wrote {out}: {len(result.rows)} designs; hit rate {result.hit_rate:.4f} "
         f"({result.hits} of {result.drawn} raw samples valid, novel and meeting the request), "
         f"{seconds:.1f} s",
         err=True,
     )
-
-
-def _write_rows(path: Path, rows: list[dict]) -> None:
-    import csv
-
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(
-            {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows
-        )
