@@ -223,3 +223,182 @@ def format_report(report: dict) -> str:
         f"{report['autoencoder_reconstructed']:.4f}"
     )
     return "\n".join(lines)
+
+
+PROPERTY_HELP = "Property: 'formation_energy' (eV/atom) or 'bandgap' (eV)."
+PROPERTY_MODELS = ("attention", "elemnet", "boosting")
+
+
+@app.command("train-property")
+def train_property_command(
+    property: str = typer.Option(..., "--property", help=PROPERTY_HELP),
+    out: Path = typer.Option(..., "--out", help="Model file: .pt (networks) or .skops (boosting)."),
+    model: str = typer.Option("attention", help=f"Architecture: one of {PROPERTY_MODELS}."),
+    size: int = typer.Option(3, min=1, help="Ensemble members."),
+    epochs: int = typer.Option(24, min=1),
+    steps: int = typer.Option(1000, min=1, help="Batches per epoch."),
+    batch_size: int = typer.Option(256, min=1),
+    lr: float = typer.Option(1e-3),
+    dim: int = typer.Option(128, min=8, help="Attention model width."),
+    layers: int = typer.Option(3, min=1, help="Attention model layers."),
+    heads: int = typer.Option(4, min=1, help="Attention heads."),
+    width_factor: float = typer.Option(1.0, help="ElemNet layer widths, times this."),
+    trees: int = typer.Option(1000, min=1, help="Boosting: trees per member."),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("cpu", help="Torch device of network training, e.g. cuda."),
+    data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
+):
+    """Train a property model on the OQMD train split (validation MAE per epoch; the
+    standard deviation is calibrated on validation). Network runs resume from
+    OUT.checkpoint after an interruption."""
+    from matinverse.compositions.property_training import (
+        load_property_splits,
+        mean_absolute_error,
+        train_boosted_model,
+        train_property_model,
+    )
+
+    if model not in PROPERTY_MODELS:
+        raise InputError(f"--model must be one of {PROPERTY_MODELS}, got {model!r}")
+    expected = ".skops" if model == "boosting" else ".pt"
+    if out.suffix != expected:
+        raise InputError(f"--out for a {model} model must end in {expected}, got {out}")
+    splits, report = load_property_splits(property, data_dir)
+    metadata = {"data": report, "command": command_line()}
+    if model == "boosting":
+        with progress_bar("fitting boosted trees") as progress:
+            net = train_boosted_model(
+                splits["train"], splits["val"], property, size, trees, seed, progress
+            )
+        metadata.update(val_mae=mean_absolute_error(net, splits["val"]), std_scale=net.std_scale)
+        net.save(out, metadata)
+        typer.echo(f"wrote {out}; validation MAE {metadata['val_mae']:.4f} {net.unit}")
+        return
+    checkpoint = model_checkpoint(out)
+    config = (
+        {"dim": dim, "heads": heads, "layers": layers}
+        if model == "attention"
+        else {"width_factor": width_factor}
+    )
+    with progress_bar(f"training {model} ensemble") as progress:
+        net, history = train_property_model(
+            splits["train"],
+            splits["val"],
+            property,
+            model,
+            config,
+            size,
+            epochs,
+            steps,
+            batch_size,
+            lr,
+            seed=seed,
+            checkpoint=checkpoint,
+            progress=progress,
+            device=device,
+        )
+    metadata.update(history=history, val_mae=history[-1]["val_mae"], std_scale=net.std_scale)
+    net.save(out, metadata)
+    checkpoint.unlink(missing_ok=True)
+    typer.echo(f"wrote {out}; validation MAE {metadata['val_mae']:.4f} {net.config['unit']}")
+
+
+@app.command()
+def predict(
+    file: Path = typer.Argument(..., help="CSV with a 'formula' column."),
+    property: str = typer.Option(..., "--property", help=PROPERTY_HELP),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="CSV to write: the input plus prediction, "
+        "uncertainty (one standard deviation) and error columns.",
+    ),
+    model: Path = typer.Option(None, help="A property model file instead of the shipped one."),
+):
+    """Predict a property for every formula of a CSV file. A formula that cannot be parsed,
+    or holds an element outside the model's list, gets its reason in the error column; the
+    other rows are still predicted."""
+    from matinverse.compositions.prediction import (
+        default_model_path,
+        load_property_model,
+        model_property,
+        predict_file,
+    )
+
+    if out.suffix.lower() != ".csv":
+        raise InputError(f"--out must be a .csv file, got {out}")
+    net = load_property_model(model or default_model_path(property))
+    if model_property(net) != property:
+        raise InputError(f"{model} predicts {model_property(net)}, not {property}")
+    counts = predict_file(net, file, out)
+    typer.echo(f"wrote {out}: {counts['predicted']} of {counts['rows']} rows predicted", err=True)
+
+
+def _bandgap_range(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        low, high = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise InputError(f"--bandgap must be LO:HI in eV (e.g. 1.0:3.0), got {text!r}") from None
+    return low, high
+
+
+@app.command()
+def design(
+    n: int = typer.Option(..., "--n", help="Number of distinct designs to write."),
+    out: Path = typer.Option(
+        ..., "--out", help="CSV to write: formula, predictions, uncertainties."
+    ),
+    formation_energy_max: float = typer.Option(
+        None, "--formation-energy-max", help="Upper bound on the formation energy, eV/atom."
+    ),
+    bandgap: str = typer.Option(None, "--bandgap", help="Band gap range LO:HI, eV."),
+    confidence: float = typer.Option(
+        1.0, help="Standard deviations of margin a prediction must keep from each bound."
+    ),
+    steer: bool = typer.Option(
+        True, "--steer/--no-steer", help="Steer the generator (else generate, then filter)."
+    ),
+    steps: int = typer.Option(100, min=0, help="Steering steps per batch of latents."),
+    seed: int = typer.Option(0),
+    generator: Path = typer.Option(None, help="Generator file (default: shipped 'valid')."),
+    formation_energy_model: Path = typer.Option(None, help="Formation energy model file."),
+    bandgap_model: Path = typer.Option(None, help="Band gap model file."),
+    data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
+):
+    """Design N distinct formulas, valid (headline SMACT setting) and novel (not in OQMD),
+    whose predicted properties meet the bounds; reports the hit rate of the raw samples."""
+    import time
+
+    from matinverse.compositions.data import known_formulas
+    from matinverse.compositions.design import PropertyRequest
+    from matinverse.compositions.design import design as run_design
+    from matinverse.compositions.files import write_rows
+    from matinverse.compositions.prediction import default_model_path, load_property_model
+
+    if n < 1 or n > 100_000:
+        raise InputError(f"--n must be between 1 and 100,000, got {n}")
+    if out.suffix.lower() != ".csv":
+        raise InputError(f"--out must be a .csv file, got {out}")
+    request = PropertyRequest(formation_energy_max, _bandgap_range(bandgap), confidence)
+    paths = {"formation_energy": formation_energy_model, "bandgap": bandgap_model}
+    models = {
+        name: load_property_model(paths[name] or default_model_path(name))
+        for name in request.properties
+    }
+    net = _generator("valid", generator)
+    known = known_formulas(data_dir)
+    start = time.perf_counter()
+    with progress_bar("designing") as progress:
+        result = run_design(
+            net, models, request, n, known, seed, steer, steps=steps, progress=progress
+        )
+    seconds = time.perf_counter() - start
+    write_rows(out, result.rows)
+    typer.echo(
+        f"wrote {out}: {len(result.rows)} designs; hit rate {result.hit_rate:.4f} "
+        f"({result.hits} of {result.drawn} raw samples valid, novel and meeting the request), "
+        f"{seconds:.1f} s",
+        err=True,
+    )

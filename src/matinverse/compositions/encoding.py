@@ -36,7 +36,7 @@ def parse(formula: str) -> Composition:
         raise InputError(f"cannot parse formula {formula!r}") from None
     if composition.num_atoms <= 0:
         raise InputError(f"formula {formula!r} has no atoms")
-    unknown = [str(e) for e in composition if not isinstance(e, Element)]
+    unknown = [getattr(e, "symbol", str(e)) for e in composition if not isinstance(e, Element)]
     if unknown:
         raise InputError(f"formula {formula!r} has an unknown element {unknown[0]!r}")
     return composition

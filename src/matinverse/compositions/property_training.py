@@ -1,0 +1,187 @@
+"""Training and evaluation of the composition property models.
+
+Networks (:class:`~matinverse.compositions.regressors.PropertyEnsemble`) train on the train
+split through :class:`matinverse.train.Trainer` (resumable); the history records the
+validation MAE after every epoch, so settings are chosen on validation, never on test, and
+the predicted standard deviation is calibrated on validation. The gradient-boosting model
+is in :mod:`matinverse.compositions.boosting`.
+"""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from matinverse.compositions.boosting import BoostedPropertyModel
+from matinverse.compositions.data import CompositionTable, load_table
+from matinverse.compositions.features import fractions
+from matinverse.compositions.regressors import PropertyEnsemble
+from matinverse.errors import InputError
+from matinverse.train import Trainer
+
+PROPERTIES = {
+    # property name -> (OQMD table, unit, predictions clipped at zero)
+    "formation_energy": ("formation_enthalpy", "eV/atom", False),
+    "bandgap": ("bandgap", "eV", True),
+}
+
+
+@dataclass
+class PropertyData:
+    """fractions (N, 86) float32 and targets (N,) float64 of the representable rows;
+    ``skipped`` the number of rows that could not be represented."""
+
+    fractions: np.ndarray
+    target: np.ndarray
+    skipped: int = 0
+
+
+def property_data(table: CompositionTable) -> PropertyData:
+    """Fractions and targets of a table's rows, unrepresentable rows dropped and counted."""
+    frac, reasons = fractions(table.formulas)
+    keep = np.array([not r for r in reasons], bool)
+    return PropertyData(frac[keep], table.target[keep], int((~keep).sum()))
+
+
+def load_property_splits(
+    property: str, data_dir: str | os.PathLike | None = None
+) -> tuple[dict[str, PropertyData], dict]:
+    """{"train", "val", "test"} -> PropertyData of a property's OQMD table, and a report of
+    the rows kept, dropped (bad target) and skipped (not representable)."""
+    if property not in PROPERTIES:
+        raise InputError(f"property must be one of {tuple(PROPERTIES)}, got {property!r}")
+    table = load_table(PROPERTIES[property][0], data_dir)
+    splits = {name: property_data(split) for name, split in table.items()}
+    report = {
+        "source": f"OQMD {PROPERTIES[property][0]}, CrabNet splits",
+        **{f"{name}_rows": len(split.target) for name, split in splits.items()},
+        "dropped_bad_target": sum(split.dropped for split in table.values()),
+        "skipped_unrepresentable": sum(split.skipped for split in splits.values()),
+    }
+    return splits, report
+
+
+def mean_absolute_error(model, data: PropertyData) -> float:
+    """MAE of ``model.predict`` (anything returning (prediction, std)) on ``data``."""
+    prediction, _ = model.predict(data.fractions)
+    return float(np.mean(np.abs(prediction - data.target)))
+
+
+def laplace_std_factor(prediction: np.ndarray, std: np.ndarray, target: np.ndarray) -> float:
+    """Factor for predicted standard deviations (N,) that gives the errors of predictions
+    (N,) on targets (N,) their Laplace maximum-likelihood scale: mean |error| / (factor std)
+    = 1 / sqrt(2), so that +-1 std covers about 76% of Laplace-distributed errors."""
+    return float(np.sqrt(2) * np.mean(np.abs(prediction - target) / std))
+
+
+def evaluate_property_model(model, data: PropertyData) -> dict:
+    """Accuracy and uncertainty quality of a model on ``data`` (use the test split once
+    settings are fixed): ``mae``, ``rmse``; ``within_1std`` and ``within_2std``, the
+    fractions of errors inside +-1 and +-2 predicted standard deviations (Laplace errors:
+    0.757 and 0.941); ``rank_correlation``, Spearman's between |error| and std;
+    ``mae_confident_half``, the MAE of the half of the rows with the smaller std."""
+    from scipy.stats import spearmanr
+
+    prediction, std = model.predict(data.fractions)
+    error = np.abs(prediction - data.target)
+    confident = np.argsort(std, kind="stable")[: len(std) // 2]
+    return {
+        "rows": len(error),
+        "mae": float(error.mean()),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "within_1std": float(np.mean(error <= std)),
+        "within_2std": float(np.mean(error <= 2 * std)),
+        "rank_correlation": float(spearmanr(error, std).statistic),
+        "mae_confident_half": float(error[confident].mean()),
+    }
+
+
+def calibrate(model, data: PropertyData) -> float:
+    """Set ``model.std_scale`` (an ensemble or a boosting model) to the Laplace factor of
+    its errors on ``data`` (validation); returns the factor."""
+    model.std_scale = 1.0
+    model.std_scale = laplace_std_factor(*model.predict(data.fractions), data.target)
+    return model.std_scale
+
+
+def train_property_model(
+    train: PropertyData,
+    val: PropertyData,
+    property: str = "formation_energy",
+    architecture: str = "attention",
+    member_config: dict | None = None,
+    size: int = 4,
+    epochs: int = 20,
+    steps_per_epoch: int = 1000,
+    batch: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+    checkpoint: str | os.PathLike | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    device: str = "cpu",
+) -> tuple[PropertyEnsemble, list[dict]]:
+    """Train an ensemble of ``size`` networks jointly (each on the same batches, from its own
+    initialisation) with the robust loss on ``device`` ("cpu", "cuda", ...), then calibrate
+    its standard deviation on ``val``; the history holds the loss and the validation MAE of
+    the ensemble mean per epoch. Returns the ensemble (on the CPU, eval mode) and the
+    history."""
+    if property not in PROPERTIES:
+        raise InputError(f"property must be one of {tuple(PROPERTIES)}, got {property!r}")
+    if len(train.target) < batch:
+        raise InputError(f"need at least {batch} training rows, got {len(train.target)}")
+    _, unit, nonnegative = PROPERTIES[property]
+    torch.manual_seed(seed)
+    model = PropertyEnsemble(
+        architecture,
+        member_config,
+        size,
+        target_mean=float(np.mean(train.target)),
+        target_scale=float(np.std(train.target)),
+        nonnegative=nonnegative,
+        property=property,
+        unit=unit,
+    ).to(device)
+    x = torch.from_numpy(np.ascontiguousarray(train.fractions, np.float32)).to(device)
+    y = torch.from_numpy(np.asarray(train.target, np.float32)).to(device)
+
+    def step(rng, gen):
+        rows = torch.from_numpy(rng.integers(0, len(y), batch))
+        return model.loss(x[rows], y[rows])
+
+    trainer = Trainer(
+        {"model": model},
+        epochs,
+        steps_per_epoch,
+        lr,
+        weight_decay=weight_decay,
+        seed=seed,
+        checkpoint=checkpoint,
+    )
+    history = trainer.fit(step, lambda: {"val_mae": mean_absolute_error(model, val)}, progress)
+    calibrate(model.cpu().eval(), val)
+    return model, history
+
+
+def train_boosted_model(
+    train: PropertyData,
+    val: PropertyData,
+    property: str = "bandgap",
+    size: int = 4,
+    trees: int = 1000,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> BoostedPropertyModel:
+    """Fit a gradient-boosting ensemble of ``size`` members of ``trees`` trees on ``train``
+    and calibrate its standard deviation on ``val``."""
+    if property not in PROPERTIES:
+        raise InputError(f"property must be one of {tuple(PROPERTIES)}, got {property!r}")
+    _, unit, nonnegative = PROPERTIES[property]
+    model = BoostedPropertyModel(
+        size, trees, nonnegative=nonnegative, property=property, unit=unit, seed=seed
+    )
+    model.fit(train.fractions, train.target, progress)
+    calibrate(model, val)
+    return model

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+
+from matinverse.compositions.boosting import BoostedPropertyModel
+from matinverse.compositions.property_training import (
+    evaluate_property_model,
+    laplace_std_factor,
+    mean_absolute_error,
+    train_boosted_model,
+    train_property_model,
+)
+from matinverse.errors import InputError
+from matinverse.nn import load_model
+
+
+def baseline_mae(splits):
+    """MAE on validation of always predicting the training median."""
+    return float(np.mean(np.abs(splits["val"].target - np.median(splits["train"].target))))
+
+
+def test_networks_learn_formation_energy(property_splits, tiny_property_models):
+    splits = property_splits["formation_energy"]
+    model = load_model(tiny_property_models["formation_energy"])
+    history = model.metadata["history"]
+    assert len(history) == 2 and history[-1]["val_mae"] == pytest.approx(
+        mean_absolute_error(model, splits["val"]), rel=1e-5
+    )
+    assert history[-1]["val_mae"] < 0.5 * baseline_mae(splits)
+    # calibrated on validation: errors have the Laplace scale of the predicted deviations
+    mean, std = model.predict(splits["val"].fractions)
+    assert laplace_std_factor(mean, std, splits["val"].target) == pytest.approx(1, rel=1e-4)
+    assert model.std_scale != 1.0
+    # and the deviation means something: the confident half of the test rows has the
+    # smaller errors
+    mean, std = model.predict(splits["test"].fractions)
+    error = np.abs(mean - splits["test"].target)
+    confident = std <= np.median(std)
+    assert error[confident].mean() < 0.8 * error[~confident].mean()
+
+
+def test_evaluation_reports_accuracy_and_uncertainty_quality(property_splits, tiny_property_models):
+    data = property_splits["formation_energy"]["test"]
+    model = load_model(tiny_property_models["formation_energy"])
+    report = evaluate_property_model(model, data)
+    mean, std = model.predict(data.fractions)
+    error = np.abs(mean - data.target)
+    assert report["rows"] == len(data.target) and report["mae"] == pytest.approx(error.mean())
+    assert report["rmse"] >= report["mae"]
+    assert report["within_1std"] == pytest.approx(np.mean(error <= std))
+    assert report["within_1std"] < report["within_2std"] <= 1
+    assert report["rank_correlation"] > 0.1 and report["mae_confident_half"] < report["mae"]
+
+
+def test_elemnet_trains_and_resumes(property_splits, tmp_path):
+    splits = property_splits["formation_energy"]
+    options = dict(
+        architecture="elemnet",
+        member_config={"width_factor": 0.0625},
+        size=1,
+        epochs=2,
+        steps_per_epoch=20,
+        batch=64,
+        checkpoint=tmp_path / "c.pt",
+    )
+    _, first = train_property_model(splits["train"], splits["val"], **options)
+    _, again = train_property_model(splits["train"], splits["val"], **options)
+    assert again == first  # the finished checkpoint is picked up, nothing retrained
+    with pytest.raises(InputError, match="property must be one of"):
+        train_property_model(splits["train"], splits["val"], property="density")
+
+
+def test_boosting_learns_band_gap_and_round_trips(property_splits, tmp_path):
+    splits = property_splits["bandgap"]
+    model = train_boosted_model(splits["train"], splits["val"], "bandgap", size=2, trees=200)
+    mae = mean_absolute_error(model, splits["val"])
+    assert mae < 0.8 * baseline_mae(splits)
+    mean, std = model.predict(splits["val"].fractions)
+    assert (mean >= 0).all() and (std > 0).all()
+    assert laplace_std_factor(mean, std, splits["val"].target) == pytest.approx(1, rel=1e-4)
+    model.save(tmp_path / "b.skops", {"val_mae": mae})
+    again = BoostedPropertyModel.load(tmp_path / "b.skops")
+    np.testing.assert_array_equal(again.predict(splits["val"].fractions)[1], std)
+    assert again.metadata == {"val_mae": mae} and again.unit == "eV"
+
+
+def test_boosting_load_refuses_other_types(tmp_path):
+    import datetime
+
+    import skops.io
+
+    skops.io.dump({"when": datetime.timedelta(days=1)}, tmp_path / "x.skops")
+    with pytest.raises(InputError, match="not trusted"):
+        BoostedPropertyModel.load(tmp_path / "x.skops")
+    (tmp_path / "y.skops").write_text("garbage")
+    with pytest.raises(InputError, match="cannot read"):
+        BoostedPropertyModel.load(tmp_path / "y.skops")
