@@ -172,28 +172,26 @@ def _excess(x, field, mask, a0, a1, b, coupling, sign, fine):
     return worst
 
 
+@njit(cache=True, inline="always")
+def _plane_views(x, other, field, mask, colour, p, k):
+    """Plane p of one colour (0 red, 1 black) as the views _relax and _excess take: (x, field,
+    mask, a0, a1, b) over the interior rows, neighbours in ``other`` at constant offsets."""
+    w = k + 2
+    lo, hi = w, (k + 1) * w
+    oa = lo - w if p == 0 else lo
+    ob = lo - 1 if (colour + p) % 2 == 0 else lo
+    a, b = other[1 - p], other[p]
+    return x[p, lo:hi], field[p, lo:hi], mask[p, lo:hi], a[oa:], a[oa + w :], b[ob:]
+
+
 @njit(cache=True)
 def _half_sweep(x, other, field, mask, coupling, colour, k, fine):
     """Update one colour (0 red, 1 black) from the other in place, x = F(x, other), both
     planes, halos refreshed (``fine`` as in _relax). Returns the sum of the changes over its
     sites."""
-    w = k + 2
-    lo, hi = w, (k + 1) * w
     total = 0.0
     for p in range(2):
-        oa = lo - w if p == 0 else lo
-        ob = lo - 1 if (colour + p) % 2 == 0 else lo
-        a, b = other[1 - p], other[p]
-        total += _relax(
-            x[p, lo:hi],
-            field[p, lo:hi],
-            mask[p, lo:hi],
-            a[oa:],
-            a[oa + w :],
-            b[ob:],
-            coupling,
-            fine,
-        )
+        total += _relax(*_plane_views(x, other, field, mask, colour, p, k), coupling, fine)
         _halo(x[p], k)
     return total
 
@@ -201,27 +199,10 @@ def _half_sweep(x, other, field, mask, coupling, colour, k, fine):
 @njit(cache=True)
 def _colour_excess(x, other, field, mask, coupling, sign, colour, k, fine):
     """Largest sign (F(x, other) - x) over the sites of one colour (0 if none is positive)."""
-    w = k + 2
-    lo, hi = w, (k + 1) * w
     worst = 0.0
     for p in range(2):
-        oa = lo - w if p == 0 else lo
-        ob = lo - 1 if (colour + p) % 2 == 0 else lo
-        a, b = other[1 - p], other[p]
-        worst = max(
-            worst,
-            _excess(
-                x[p, lo:hi],
-                field[p, lo:hi],
-                mask[p, lo:hi],
-                a[oa:],
-                a[oa + w :],
-                b[ob:],
-                coupling,
-                sign,
-                fine,
-            ),
-        )
+        views = _plane_views(x, other, field, mask, colour, p, k)
+        worst = max(worst, _excess(*views, coupling, sign, fine))
     return worst
 
 
