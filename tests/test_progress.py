@@ -20,3 +20,9 @@ def test_eta_of_a_resumed_run_counts_only_the_work_done_since_it_started(capsys,
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[0].endswith("ETA ?")
     assert lines[1] == "training: 950/1000, 0:00:50 elapsed, ETA 0:00:50"
+
+
+def test_a_single_call_at_completion_has_no_time_left(capsys):
+    with progress_bar("designing") as progress:
+        progress(20, 20)
+    assert capsys.readouterr().err.strip().endswith("ETA 0:00:00")

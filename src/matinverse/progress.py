@@ -45,7 +45,7 @@ def progress_bar(description: str, interval: float = 30.0) -> Iterator[Callable[
                 return
             last = now
             rate = (done - first) / (now - start) if now > start else 0.0
-            eta = (total - done) / rate if rate > 0 else float("nan")
+            eta = 0.0 if done >= total else (total - done) / rate if rate > 0 else float("nan")
             print(
                 f"{description}: {done}/{total}, {_clock(now - start)} elapsed, ETA "
                 f"{_clock(eta) if eta == eta else '?'}",
