@@ -36,3 +36,23 @@ def tiny_surrogate(design_split, tmp_path_factory):
     path = tmp_path_factory.mktemp("strain") / "surrogate.pt"
     model.save(path, {"history": history})
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_inverse(design_split, tmp_path_factory):
+    """Path of a small mixture density network trained for a few hundred steps."""
+    from matinverse.strain.training import train_inverse
+
+    model, history = train_inverse(
+        "mdn",
+        design_split.train,
+        design_split.val,
+        config={"components": 8, "width": 64, "depth": 2},
+        epochs=2,
+        steps_per_epoch=150,
+        batch=256,
+        lr=3e-3,
+    )
+    path = tmp_path_factory.mktemp("strain") / "mdn.pt"
+    model.save(path, {"history": history})
+    return path
