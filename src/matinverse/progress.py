@@ -2,7 +2,8 @@
 
 On a terminal this is a rich bar on stderr. When stderr is a file or a pipe (a batch job's
 log), a bar would only be drawn at the end, so a plain line is written instead at most every
-``interval`` seconds and at completion: ``description: done/total, elapsed, ETA``.
+``interval`` seconds and at completion: ``description: done/total, elapsed, ETA``; the ETA
+extrapolates from the work done since the first call (a resumed run starts part-way).
 """
 
 import sys
@@ -34,14 +35,17 @@ def progress_bar(description: str, interval: float = 30.0) -> Iterator[Callable[
     if not console.is_terminal:
         start = time.monotonic()
         last = -float("inf")  # the first call is written at once
+        first = None
 
         def log(done: int, total: int) -> None:
-            nonlocal last
+            nonlocal last, first
             now = time.monotonic()
+            first = done if first is None else first
             if now - last < interval and done < total:
                 return
             last = now
-            eta = (now - start) * (total - done) / done if done else float("nan")
+            rate = (done - first) / (now - start) if now > start else 0.0
+            eta = (total - done) / rate if rate > 0 else float("nan")
             print(
                 f"{description}: {done}/{total}, {_clock(now - start)} elapsed, ETA "
                 f"{_clock(eta) if eta == eta else '?'}",

@@ -55,3 +55,21 @@ def test_missing_file_and_folder_are_input_errors(origin, tmp_path):
     unreachable = DataFile(file.path, (tmp_path / "gone.csv").as_uri(), file.sha256, 1)
     with pytest.raises(InputError, match="could not download"):
         fetch(unreachable)
+
+
+def test_derived_lines_are_computed_once_per_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return ["NaCl", "Fe2O3"]
+
+    assert datasets.cached_lines("formulas", ["sha-a"], compute) == ["NaCl", "Fe2O3"]
+    assert datasets.cached_lines("formulas", ["sha-a"], compute) == ["NaCl", "Fe2O3"]
+    assert len(calls) == 1  # the second call read the cache
+    datasets.cached_lines("formulas", ["sha-b"], compute)
+    assert len(calls) == 2  # another key is another file
+    assert len(list((tmp_path / "cache" / "matinverse" / "derived").iterdir())) == 2
+    with pytest.raises(ValueError):
+        datasets.cached_lines("bad", ["k"], lambda: ["a\nb"])

@@ -178,6 +178,8 @@ EXACT_CASES = {
     "slit-4": slit(8, 4),
     "high-porosity-0.95": random_grid(10, 0.95, 13),
     "all-pore": np.ones((6, 6), np.uint8),
+    "odd-size-7": random_grid(7, 0.8, 14),  # odd L: solved on the 2L x 2L tiling
+    "odd-size-9": random_grid(9, 0.6, 15),
 }
 
 
@@ -311,7 +313,11 @@ def test_slit_pores_desorption_stays_high_below_condensation(slit_isotherms):
 # ---------------------------------------------------------------- 5: isolated pores
 
 
-@pytest.mark.parametrize("grid", [checkerboard(10), isolated_pores(12, 3)], ids=["checker", "3x3"])
+@pytest.mark.parametrize(
+    "grid",
+    [checkerboard(10), 1 - checkerboard(10), np.roll(isolated_pores(12, 4), 1, axis=0)],
+    ids=["checker", "checker-odd-sites", "4x4-odd-sites"],
+)
 @BOTH_METHODS
 def test_isolated_pores_follow_the_single_site_formula(model, grid):
     result = model.simulate(grid, desorption=True)
@@ -402,6 +408,47 @@ def test_custom_pressure_subset_reproduces_the_exact_branches(many_grids, many_e
     subset = LatticeDFT(relative_pressure=rh).simulate(many_grids, desorption=True)
     np.testing.assert_allclose(subset.adsorption, many_exact.adsorption[:, idx], atol=1e-8)
     np.testing.assert_allclose(subset.desorption, many_exact.desorption[:, idx], atol=1e-8)
+
+
+@pytest.mark.parametrize("accuracy", [1e-3, 1e-6])
+def test_exact_honours_a_loose_accuracy(many_grids, accuracy):
+    """theta is certified within ``accuracy`` of the fixed point, also when the bracket is
+    wide (a stopping estimate, unlike a bracket, can be off by more than it claims)."""
+    tight = LatticeDFT(method="jacobi", tolerance=1e-26).simulate(many_grids, desorption=True)
+    loose = LatticeDFT(accuracy=accuracy).simulate(many_grids, desorption=True)
+    for got, ref in ((loose.adsorption, tight.adsorption), (loose.desorption, tight.desorption)):
+        error = np.abs(got - ref)
+        assert error.max() <= accuracy
+        assert error.max() > 1e-3 * accuracy  # it did stop early
+
+
+def test_exact_near_a_condensation_fold():
+    """Pressures 0.0025 apart across the condensation of a width-3 slit: just below the fold
+    the filled-in-walls state converges slowly, just above it the iteration crawls through the
+    fold's ghost before condensing. Both must land where tight Jacobi does."""
+    rh = (0.0,) + tuple(np.round(np.arange(0.3, 0.37, 0.0025), 4).tolist())
+    grid = slit(12, 3)
+    exact = LatticeDFT(relative_pressure=rh).simulate(grid, desorption=True)
+    tight = LatticeDFT(relative_pressure=rh, method="jacobi", tolerance=1e-26).simulate(
+        grid, desorption=True
+    )
+    assert np.diff(exact.adsorption[0]).max() > 0.3  # the condensation step is inside the grid
+    np.testing.assert_allclose(exact.adsorption, tight.adsorption, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(exact.desorption, tight.desorption, rtol=0, atol=1e-8)
+
+
+def test_exact_first_pressure_above_zero(many_grids):
+    """The first point falls from rho = eta (the greatest fixed point below it), the next
+    ones rise: a pressure grid starting inside the hysteresis range must match Jacobi."""
+    rh = (0.3, 0.5, 0.7, 0.9, 1.0)
+    exact = LatticeDFT(relative_pressure=rh).simulate(many_grids, desorption=True)
+    tight = LatticeDFT(relative_pressure=rh, method="jacobi", tolerance=1e-26).simulate(
+        many_grids, desorption=True
+    )
+    np.testing.assert_allclose(exact.adsorption, tight.adsorption, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(exact.desorption, tight.desorption, rtol=0, atol=1e-8)
+    low = LatticeDFT(relative_pressure=(0.0,) + rh).simulate(many_grids).adsorption[:, 1:]
+    assert (exact.adsorption - low).max() > 0.5  # starting filled keeps some grids filled
 
 
 @BOTH_METHODS

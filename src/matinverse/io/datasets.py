@@ -6,13 +6,15 @@ folder named by the ``MATINVERSE_DATA`` environment variable, then the cache fol
 holds the data sets as sub-folders (``crabnet-oqmd-mp/OQMD_Formation_Enthalpy/train.csv``).
 When none has it, the file is downloaded from its public origin into the cache folder
 (written under a temporary name, SHA-256 checked, then renamed), so a download that is
-interrupted or corrupted never leaves a file that looks complete.
+interrupted or corrupted never leaves a file that looks complete. ``cached_lines`` keeps
+slow-to-derive data (e.g. the parsed formulas of a table) in the cache folder too, keyed by
+everything it was derived from.
 """
 
 import hashlib
 import os
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +105,20 @@ def sha256(path: str | os.PathLike) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def cached_lines(name: str, key: Iterable[str], compute: Callable[[], Iterable[str]]) -> list[str]:
+    """Lines (without newlines) that ``compute()`` derives from data, kept in the cache folder
+    as ``derived/<name>-<hash of key>.txt`` (written atomically) and read from there on later
+    calls; ``key`` names every input (source checksums, library versions)."""
+    digest = hashlib.sha256("\n".join(key).encode()).hexdigest()[:16]
+    path = cache_root() / "derived" / f"{name}-{digest}.txt"
+    if path.is_file():
+        return path.read_text().splitlines()
+    lines = list(compute())
+    if any("\n" in line for line in lines):
+        raise ValueError("cached lines must not contain newlines")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text("".join(line + "\n" for line in lines))
+    return lines

@@ -37,9 +37,10 @@ class LatticeDFT:
     relative_pressure is the increasing RH grid in [0, 1]; mu_at_zero (kcal/mol) is the
     chemical potential used at RH = 0.
 
-    method "exact" (default) returns the fixed point that warm-started Jacobi converges to:
-    the same iteration, stopped when the estimated distance to the limit, ||rho - rho*||_2
-    over the grid, is below ``accuracy`` (so theta is within accuracy / sqrt(n_pore)).
+    method "exact" (default) returns the fixed point that warm-started Jacobi converges to,
+    reached by red-black Gauss-Seidel (every update lies between the start and that fixed point,
+    so it cannot change branch) and stopped when a certified bracket (the iterate on one side,
+    a super- or sub-solution built from it on the other) puts theta within ``accuracy`` of it.
     method "jacobi" is the seed's plain Jacobi iteration, stopped when the mean over
     the L*L sites of (delta rho)^2 falls below ``tolerance``; near condensation this stops
     far from the fixed point (critical slowing down), so its theta can differ from the exact
