@@ -62,3 +62,12 @@ def test_bad_requests_are_one_line_errors(run, tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_design_with_the_shipped_models(run, tmp_path):
+    out = tmp_path / "shipped.csv"
+    result = run("strain", "design", "--bandgap", 1.0, "--n", 30, "--out", out, "--seed", 1)
+    assert result.returncode == 0, result.stderr
+    got = rows(out)
+    assert len(got) == 30 and all(abs(float(r["bandgap_pred"]) - 1.0) <= 0.002 for r in got)
+    assert len({tuple(r[c] for c in COLUMNS) for r in got}) == 30
