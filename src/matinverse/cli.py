@@ -8,6 +8,7 @@ from matinverse import __version__
 from matinverse.compositions.cli import app as compositions_app
 from matinverse.errors import InputError
 from matinverse.porous.cli import app as porous_app
+from matinverse.strain.cli import app as strain_app
 
 app = typer.Typer(
     help="Machine-learning inverse design of materials, checked by physical oracles.",
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(porous_app, name="porous")
 app.add_typer(compositions_app, name="compositions")
+app.add_typer(strain_app, name="strain")
 
 
 @app.callback(invoke_without_command=True)

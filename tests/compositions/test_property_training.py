@@ -4,13 +4,13 @@ import pytest
 from matinverse.compositions.boosting import BoostedPropertyModel
 from matinverse.compositions.property_training import (
     evaluate_property_model,
-    laplace_std_factor,
     mean_absolute_error,
     train_boosted_model,
     train_property_model,
 )
 from matinverse.errors import InputError
 from matinverse.nn import load_model
+from matinverse.train.uncertainty import laplace_std_factor
 
 
 def baseline_mae(splits):

@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from matinverse.errors import InputError
-from matinverse.nn import PeriodicConv2d, SaveableModule, load_model, straight_through_binary
+from matinverse.nn import (
+    EnsembleLinear,
+    PeriodicConv2d,
+    SaveableModule,
+    load_model,
+    mlp,
+    straight_through_binary,
+)
 
 
 @pytest.mark.parametrize("dilation", [1, 2, 3])
@@ -86,3 +93,24 @@ def test_load_never_unpickles_code(tmp_path, monkeypatch):
     with pytest.raises(InputError):
         load_model("evil.pt")
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_ensemble_linear_runs_independent_members():
+    torch.manual_seed(0)
+    layer = EnsembleLinear(3, 4, 2)
+    x = torch.randn(5, 4)
+    out = layer(x)
+    assert out.shape == (3, 5, 2)
+    for k in range(3):
+        torch.testing.assert_close(out[k], x @ layer.weight[k] + layer.bias[k])
+    per_member = torch.randn(3, 5, 4)
+    torch.testing.assert_close(
+        layer(per_member)[1], per_member[1] @ layer.weight[1] + layer.bias[1]
+    )
+
+
+def test_mlp_sizes_and_zeroed_last_layer():
+    net = mlp([3, 8, 8, 2], zero_last=True)
+    assert [m.out_features for m in net if isinstance(m, torch.nn.Linear)] == [8, 8, 2]
+    assert float(net(torch.randn(4, 3)).detach().abs().max()) == 0.0
+    assert not isinstance(net[-1], torch.nn.SiLU)

@@ -20,6 +20,7 @@ from matinverse.compositions.features import fractions
 from matinverse.compositions.regressors import PropertyEnsemble
 from matinverse.errors import InputError
 from matinverse.train import Trainer
+from matinverse.train.uncertainty import laplace_std_factor, uncertainty_report
 
 PROPERTIES = {
     # property name -> (OQMD table, unit, predictions clipped at zero)
@@ -69,33 +70,14 @@ def mean_absolute_error(model, data: PropertyData) -> float:
     return float(np.mean(np.abs(prediction - data.target)))
 
 
-def laplace_std_factor(prediction: np.ndarray, std: np.ndarray, target: np.ndarray) -> float:
-    """Factor for predicted standard deviations (N,) that gives the errors of predictions
-    (N,) on targets (N,) their Laplace maximum-likelihood scale: mean |error| / (factor std)
-    = 1 / sqrt(2), so that +-1 std covers about 76% of Laplace-distributed errors."""
-    return float(np.sqrt(2) * np.mean(np.abs(prediction - target) / std))
-
-
 def evaluate_property_model(model, data: PropertyData) -> dict:
     """Accuracy and uncertainty quality of a model on ``data`` (use the test split once
     settings are fixed): ``mae``, ``rmse``; ``within_1std`` and ``within_2std``, the
     fractions of errors inside +-1 and +-2 predicted standard deviations (Laplace errors:
     0.757 and 0.941); ``rank_correlation``, Spearman's between |error| and std;
     ``mae_confident_half``, the MAE of the half of the rows with the smaller std."""
-    from scipy.stats import spearmanr
-
     prediction, std = model.predict(data.fractions)
-    error = np.abs(prediction - data.target)
-    confident = np.argsort(std, kind="stable")[: len(std) // 2]
-    return {
-        "rows": len(error),
-        "mae": float(error.mean()),
-        "rmse": float(np.sqrt(np.mean(error**2))),
-        "within_1std": float(np.mean(error <= std)),
-        "within_2std": float(np.mean(error <= 2 * std)),
-        "rank_correlation": float(spearmanr(error, std).statistic),
-        "mae_confident_half": float(error[confident].mean()),
-    }
+    return uncertainty_report(prediction, std, data.target)
 
 
 def calibrate(model, data: PropertyData) -> float:

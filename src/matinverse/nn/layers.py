@@ -1,4 +1,5 @@
-"""Layers: periodic (torus) convolutions and straight-through binarisation."""
+"""Layers: periodic (torus) convolutions, straight-through binarisation, batched ensembles
+of linear maps, plain MLPs."""
 
 import torch
 from torch import nn
@@ -28,3 +29,35 @@ def straight_through_binary(logits: torch.Tensor) -> torch.Tensor:
     the backward pass (the straight-through estimator)."""
     soft = torch.sigmoid(logits)
     return soft + ((logits > 0).to(soft.dtype) - soft).detach()
+
+
+class EnsembleLinear(nn.Module):
+    """``members`` independent linear maps evaluated as one batched product:
+    (members, B, in_features) -> (members, B, out_features); a (B, in_features) input is
+    shared by all members. Each member is initialised like ``nn.Linear``."""
+
+    def __init__(self, members: int, in_features: int, out_features: int):
+        super().__init__()
+        bound = 1 / in_features**0.5
+        self.weight = nn.Parameter(torch.empty(members, in_features, out_features))
+        self.bias = nn.Parameter(torch.empty(members, 1, out_features))
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.expand(len(self.weight), *x.shape)
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+def mlp(sizes: list[int], zero_last: bool = False) -> nn.Sequential:
+    """Linear layers of ``sizes`` (input, hidden..., output) with SiLU between them;
+    ``zero_last`` zeroes the last layer (a coupling block then starts as the identity)."""
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [nn.Linear(n_in, n_out), nn.SiLU()]
+    layers.pop()
+    if zero_last:
+        nn.init.zeros_(layers[-1].weight)
+        nn.init.zeros_(layers[-1].bias)
+    return nn.Sequential(*layers)

@@ -1,6 +1,7 @@
-"""Refinement over binary designs: steepest descent over single flips, binary particle
-swarm and random search, each ranking moves with a surrogate and confirming them with
-the exact oracle."""
+"""Optimisers: refinement over binary designs (steepest descent over single flips, binary
+particle swarm and random search, each ranking moves with a surrogate and confirming them
+with the exact oracle) and projection of continuous designs onto a level set of a
+differentiable surrogate."""
 
 from matinverse.optimize.binary import (
     BinaryObjective,
@@ -10,6 +11,7 @@ from matinverse.optimize.binary import (
     random_search,
     steepest_descent,
 )
+from matinverse.optimize.continuous import solve_level_set
 
 __all__ = [
     "BinaryObjective",
@@ -17,5 +19,6 @@ __all__ = [
     "binary_swarm",
     "flipped",
     "random_search",
+    "solve_level_set",
     "steepest_descent",
 ]

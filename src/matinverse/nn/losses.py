@@ -1,0 +1,29 @@
+"""Losses shared by the design problems: maximum mean discrepancy and a censored L1."""
+
+import torch
+
+
+def mmd_multiscale(
+    x: torch.Tensor, y: torch.Tensor, scales: tuple[tuple[float, float], ...]
+) -> torch.Tensor:
+    """Biased estimate of the squared maximum mean discrepancy between samples x (B, D) and
+    y (M, D) under a sum of inverse multiquadric kernels, as in Ardizzone et al. (2019):
+    k(d2) = sum over (C, a) in ``scales`` of C^a ((C + d2) / a)^-a, d2 the squared
+    Euclidean distance. Returns a scalar."""
+    xx, yy, xy = x @ x.T, y @ y.T, x @ y.T
+    rx, ry = xx.diag(), yy.diag()
+    distances = (
+        (rx[:, None] + rx[None, :] - 2 * xx).clamp_min(0),
+        (ry[:, None] + ry[None, :] - 2 * yy).clamp_min(0),
+        (rx[:, None] + ry[None, :] - 2 * xy).clamp_min(0),
+    )
+    kxx, kyy, kxy = (sum(c**a * ((c + d2) / a) ** -a for c, a in scales).mean() for d2 in distances)
+    return kxx + kyy - 2 * kxy
+
+
+def censored_l1(prediction: torch.Tensor, target: torch.Tensor, floor: float = 0.0):
+    """Mean absolute error for targets above ``floor``; a target at the floor (a metal's
+    zero band gap) only says that the true value is at most the floor, so a prediction
+    below it costs nothing and one above costs its excess. Same shapes; returns the mean."""
+    excess = (prediction - floor).clamp_min(0)
+    return torch.where(target > floor, (prediction - target).abs(), excess).mean()
