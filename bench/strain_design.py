@@ -1,13 +1,15 @@
 """Strain design of MoS2 for a target band gap (issue 6's benchmark).
 
 Run:  python bench/strain_design.py [--n 100] [--methods cinn,inn,mdn,cvae]
-          [--data-dir ../shared/data] [--out out/bench-strain] [--weights DIR]
+          [--screen 10] [--data-dir ../shared/data] [--out out/bench-strain] [--weights DIR]
 
 For the targets 0.25, 0.5, 0.75, 1.0, 1.25, 1.5 eV and each shipped inverse model, with and
 without localization, ``matinverse.strain.design.design`` asks for N distinct designs,
 driven by the shipped surrogate (``weights/surrogate.pt``, trained on the design half of the
-data). Each design is judged by ``weights/judge.pt``, an ensemble of the same family trained
-on the other half (the judge half), which never drives the design. Per method, setting and
+data), with the design settings' defaults but ``--screen`` (screening by confidence: the N
+designs of lowest surrogate deviation among ``screen`` x N; 1 turns it off). Each design is
+judged by ``weights/judge.pt``, an ensemble of the same family trained on the other half
+(the judge half), which never drives the design. Per method, setting and
 target (tables: means over the targets):
 
 - judged MAE: mean |judge's gap - target| over the designs returned (the headline figure);
@@ -48,9 +50,9 @@ from matinverse.strain.weights import WEIGHTS  # noqa: E402
 BAR = {"judged_mae": 0.01, "distinct": 100, "seconds": 5.0}
 
 
-def run_method(method, weights, surrogate, judge, bounds, n, localize):
+def run_method(method, weights, surrogate, judge, bounds, n, localize, screen):
     inverse = load_model(weights / f"{method}.pt")
-    settings = DesignSettings(localize=localize)
+    settings = DesignSettings(localize=localize, screen=screen)
     rows, designs = [], {}
     lower, upper = bounds
     for k, target in enumerate(TARGETS):
@@ -112,6 +114,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--methods", default="cinn,inn,mdn,cvae")
+    parser.add_argument("--screen", type=float, default=DesignSettings.screen)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, default=Path("out/bench-strain"))
     parser.add_argument("--weights", type=Path, default=WEIGHTS, help="folder of the models")
@@ -122,9 +125,12 @@ def main():
     bounds = (data.x.min(0), data.x.max(0))
     surrogate = load_model(args.weights / "surrogate.pt")
     judge = load_model(args.weights / "judge.pt")
-    results = {"n": args.n, "bar": BAR, "methods": {}}
+    results = {"n": args.n, "screen": args.screen, "bar": BAR, "methods": {}}
     first = None
-    print(f"N = {args.n} designs per target; targets {', '.join(map(str, TARGETS))} eV\n")
+    print(
+        f"N = {args.n} designs per target, screened from {args.screen:g} x N; targets "
+        f"{', '.join(map(str, TARGETS))} eV\n"
+    )
     noise = judge_noise(judge, fold_split(data, "design").train)
     print("judge's own MAE on unseen gapped rows within +-0.125 eV of each target:")
     for target, (count, mae) in noise.items():
@@ -138,7 +144,7 @@ def main():
     for method in args.methods.split(","):
         for localize in (False, True):
             rows, designs = run_method(
-                method, args.weights, surrogate, judge, bounds, args.n, localize
+                method, args.weights, surrogate, judge, bounds, args.n, localize, args.screen
             )
             results["methods"][f"{method}{'+localize' if localize else ''}"] = rows
             if localize and first is None:

@@ -54,6 +54,7 @@ def test_design_writes_n_rows_of_the_contract(run, tmp_path, tiny_inverse, tiny_
         (("--bandgap", 5, "--n", 3), "outside the range the data cover, 0.0 to 2.391 eV"),
         (("--bandgap", 0.5, "--n", 0), "--n must be at least 1"),
         (("--bandgap", 0.5, "--n", 3, "--method", "gan"), "--method must be one of"),
+        (("--bandgap", 0.5, "--n", 3, "--screen", 0.5), "--screen must be at least 1"),
     ],
 )
 def test_bad_requests_are_one_line_errors(run, tmp_path, args, message):

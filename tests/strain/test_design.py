@@ -1,4 +1,5 @@
 import csv
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -51,6 +52,21 @@ def test_without_localization_designs_are_filtered_samples(models):
     # the same seed gives the same designs
     again = design(inverse, surrogate, 0.8, 20, seed=0, settings=settings)
     np.testing.assert_array_equal(again.x, result.x)
+
+
+def test_screening_returns_the_most_confident_designs_of_a_larger_pool(models):
+    inverse, surrogate = models
+    # at most 64 designs localized a round: 20 x 5 = 100 need a second round
+    small = DesignSettings(candidates=1024, localize_limit=64, max_rounds=4, screen=1)
+    plain = design(inverse, surrogate, 0.8, 20, seed=1, settings=small)
+    screened = design(inverse, surrogate, 0.8, 20, seed=1, settings=replace(small, screen=5))
+    assert plain.kept <= 64 < 100 <= screened.kept
+    assert len(screened.x) == 20
+    assert np.abs(screened.bandgap - 0.8).max() <= small.tolerance
+    # the same first round, then more: the screened designs are at least as confident
+    assert screened.std.mean() < plain.std.mean()
+    with pytest.raises(InputError, match="screening factor"):
+        design(inverse, surrogate, 0.8, 5, settings=replace(small, screen=0.5))
 
 
 def test_localize_moves_designs_onto_the_level_set(models, design_split):

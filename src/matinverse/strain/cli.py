@@ -143,6 +143,11 @@ def design(
     localize: bool = typer.Option(
         True, "--localize/--no-localize", help="Refine designs onto the target gap."
     ),
+    screen: float = typer.Option(
+        10.0,
+        help="Screening by confidence: find SCREEN x N designs and write the N of lowest "
+        "bandgap_std (1: no screening).",
+    ),
     inverse: Path = typer.Option(None, help="Inverse model file (default: the shipped one)."),
     surrogate: Path = typer.Option(None, help="Surrogate file (default: the shipped one)."),
 ):
@@ -165,6 +170,8 @@ def design(
     check_target(bandgap)
     if n < 1:
         raise InputError(f"--n must be at least 1, got {n}")
+    if not screen >= 1:
+        raise InputError(f"--screen must be at least 1, got {screen}")
     if out.suffix != ".csv":
         raise InputError(f"--out must end in .csv, got {out}")
     if inverse is None or surrogate is None:
@@ -172,9 +179,8 @@ def design(
     net = load_model(inverse, InverseModel) if inverse else shipped_inverse
     driver = load_model(surrogate, BandGapEnsemble) if surrogate else shipped_surrogate
     with progress_bar("designing") as progress:
-        result = run_design(
-            net, driver, bandgap, n, seed, DesignSettings(localize=localize), progress
-        )
+        settings = DesignSettings(localize=localize, screen=screen)
+        result = run_design(net, driver, bandgap, n, seed, settings, progress)
     write_designs(out, result)
     message = f"wrote {out}: {len(result.x)} designs"
     if len(result.x):

@@ -14,7 +14,13 @@ Each round:
    sqrt((gap - target)^2 + std^2) and taken greedily, each at least ``min_separation``
    (Euclidean, in units of the training designs' standard deviations) from those taken.
 
-Rounds repeat until n designs are taken or ``max_rounds`` have run.
+Rounds repeat until n designs are taken and the pool (the designs passing every filter)
+holds at least ``screen`` x n of them, or ``max_rounds`` have run. *Screening* thus returns
+the n most confident designs of a larger pool: after localization every design's gap is
+within ``tolerance`` of the target, so the expected error is set by the surrogate's
+standard deviation, and designs of low deviation are those where the ensemble members agree
+(on held-out rows of the data the surrogate's error grows with its deviation). ``screen=1``
+stops as soon as n distinct designs are found.
 """
 
 import os
@@ -37,7 +43,8 @@ class DesignSettings:
     """``candidates`` inverse-model samples per round; ``window`` (eV) of the surrogate
     filter; ``localize`` on or off, of at most ``localize_limit`` designs per round, with
     at most ``steps`` steps and a final ``tolerance`` (eV); ``min_separation`` between
-    designs (standardised units); ``max_rounds``."""
+    designs (standardised units); rounds until the pool holds ``screen`` x n designs (at
+    least 1: screening by confidence), at most ``max_rounds``."""
 
     candidates: int = 4096
     window: float = 0.1
@@ -46,6 +53,7 @@ class DesignSettings:
     steps: int = 30
     tolerance: float = 0.002
     min_separation: float = 0.05
+    screen: float = 10.0
     max_rounds: int = 10
 
 
@@ -120,6 +128,8 @@ def design(
     check_target(target)
     if n < 1:
         raise InputError(f"the number of designs must be at least 1, got {n}")
+    if not settings.screen >= 1:
+        raise InputError(f"the screening factor must be at least 1, got {settings.screen}")
     generator = torch.Generator().manual_seed(seed)
     lower, upper = surrogate.bounds()
     scale = np.array(surrogate.config["x_scale"])
@@ -149,7 +159,7 @@ def design(
         chosen = select_distinct(all_x / scale, order, n, settings.min_separation)
         if progress is not None:
             progress(len(chosen), n)
-        if len(chosen) == n:
+        if len(chosen) == n and result.kept >= settings.screen * n:
             break
     result.x, result.bandgap, result.std = all_x[chosen], all_gap[chosen], all_std[chosen]
     return result
