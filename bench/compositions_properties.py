@@ -55,6 +55,7 @@ from matinverse.compositions.property_training import (  # noqa: E402
 )
 from matinverse.compositions.regressors import PropertyEnsemble  # noqa: E402
 from matinverse.compositions.weights import WEIGHTS  # noqa: E402
+from matinverse.errors import InputError  # noqa: E402
 from matinverse.io.atomic import atomic_path  # noqa: E402
 from matinverse.nn import load_model  # noqa: E402
 
@@ -185,7 +186,11 @@ def design_part(data_dir, n: int) -> None:
     for label, request in REQUESTS.items():
         for method, steering in (("steered", True), ("generate, then filter", False)):
             start = time.perf_counter()
-            result = design(generator, models, request, n, known, seed=0, steering=steering)
+            try:
+                result = design(generator, models, request, n, known, seed=0, steering=steering)
+            except InputError as error:  # too few hits within design's draw limit
+                print(f"| {label} (1 std margin) | {method} | {error} | | |", flush=True)
+                continue
             seconds = time.perf_counter() - start
             print(
                 f"| {label} (1 std margin) | {method} | {result.hit_rate:.4f} | "
