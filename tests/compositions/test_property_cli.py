@@ -105,3 +105,71 @@ def test_design_bad_input(run, tmp_path, args, message):
     result = run("compositions", "design", "--out", out, *args)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def own_table(tmp_path_factory, shared_data):
+    """A user's formula,target table: 1,500 OQMD formulas with their mean Pauling
+    electronegativity (a property the fractions determine) and one row without a target."""
+    from pymatgen.core import Composition
+
+    from matinverse.compositions.data import load_split
+
+    formulas = load_split("formation_enthalpy", "val", shared_data).formulas[:1500]
+    path = tmp_path_factory.mktemp("table") / "electronegativity.csv"
+    lines = ["formula,target,source"]
+    lines += [f"{f},{Composition(f).average_electroneg:.4f},oqmd" for f in formulas]
+    path.write_text("\n".join(lines + ["NaCl,,missing"]) + "\n")
+    return path
+
+
+def test_train_property_on_your_own_table(run, tmp_path, own_table):
+    out = tmp_path / "chi.pt"
+    common = ["compositions", "train-property", "--table", own_table, "--property", "chi"]
+    small = ["--dim", 16, "--heads", 2, "--layers", 1, "--size", 2, "--epochs", 2, "--steps", 100]
+    result = run(*common, "--unit", "Pauling", "--out", out, *small, "--batch-size", 64)
+    assert result.returncode == 0, result.stderr
+    from matinverse.nn import load_model
+
+    model = load_model(out)
+    assert model.config["property"] == "chi" and model.config["unit"] == "Pauling"
+    report = model.metadata["data"]
+    assert report["dropped_bad_target"] == 1
+    assert report["train_rows"] + report["val_rows"] + report["test_rows"] <= 1500
+    assert abs(report["train_rows"] - 0.7 * 1500) < 30 and "Pauling" in result.stdout
+    # it learned the property: validation MAE well under the spread of the target
+    history = model.metadata["history"]
+    assert history[-1]["val_mae"] < 0.5 * history[0]["val_mae"] or history[-1]["val_mae"] < 0.15
+    source = tmp_path / "in.csv"
+    source.write_text("formula\nNaCl\nSiO2\n")
+    predicted = tmp_path / "p.csv"
+    result = run(
+        "compositions", "predict", source, "--property", "chi", "--model", out, "--out", predicted
+    )
+    assert result.returncode == 0, result.stderr
+    got = [float(r["prediction"]) for r in rows(predicted)]
+    # Pauling: NaCl (0.93 + 3.16) / 2 = 2.05, SiO2 (1.90 + 2 x 3.44) / 3 = 2.93
+    assert got[0] < got[1]
+
+
+@pytest.mark.parametrize(
+    "content, args, message",
+    [
+        ("formula,value\nNaCl,1\n", ("--unit", "x"), "missing ['target']"),
+        ("formula,target\nNaCl,1\nKCl,abc\n", ("--unit", "x"), "line 3: target 'abc' is not"),
+        ("formula,target\nNaCl,1\n", (), "needs its unit"),
+        ("formula,target,split\nNaCl,1,train\nKCl,2,dev\n", ("--unit", "x"), "split values"),
+        ("formula,target,split\nNaCl,1,train\nKCl,2,val\n", ("--unit", "x"), "test split has"),
+        (None, ("--unit", "x"), "no such file"),
+    ],
+)
+def test_train_property_bad_table(run, tmp_path, content, args, message):
+    table = tmp_path / "t.csv"
+    if content is not None:
+        table.write_text(content)
+    out = tmp_path / "m.pt"
+    result = run(
+        "compositions", "train-property", "--table", table, "--property", "chi", "--out", out, *args
+    )
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()

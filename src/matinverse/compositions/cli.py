@@ -226,12 +226,13 @@ def format_report(report: dict) -> str:
 
 
 PROPERTY_HELP = "Property: 'formation_energy' (eV/atom) or 'bandgap' (eV)."
+TRAIN_PROPERTY_HELP = PROPERTY_HELP[:-1] + ", or a name for the target of --table."
 PROPERTY_MODELS = ("attention", "elemnet", "boosting")
 
 
 @app.command("train-property")
 def train_property_command(
-    property: str = typer.Option(..., "--property", help=PROPERTY_HELP),
+    property: str = typer.Option(..., "--property", help=TRAIN_PROPERTY_HELP),
     out: Path = typer.Option(..., "--out", help="Model file: .pt (networks) or .skops (boosting)."),
     model: str = typer.Option("attention", help=f"Architecture: one of {PROPERTY_MODELS}."),
     size: int = typer.Option(3, min=1, help="Ensemble members."),
@@ -247,13 +248,24 @@ def train_property_command(
     seed: int = typer.Option(0),
     device: str = typer.Option("cpu", help="Torch device of network training, e.g. cuda."),
     data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
+    table: Path = typer.Option(
+        None,
+        "--table",
+        help="Your own formula,target CSV instead of OQMD (optional split column "
+        "train/val/test, else a fixed 70/15/15 random split); --property names its target.",
+    ),
+    unit: str = typer.Option(None, help="Unit of the target (needed with --table)."),
+    nonnegative: bool = typer.Option(
+        None, "--nonnegative/--signed", help="Clip predictions at zero (default: OQMD's rule)."
+    ),
 ):
-    """Train a property model on the OQMD train split (validation MAE per epoch; the
-    standard deviation is calibrated on validation). Network runs resume from
-    OUT.checkpoint after an interruption."""
+    """Train a property model on the OQMD train split, or on your own table (validation
+    MAE per epoch; the standard deviation is calibrated on validation; test is never
+    used). Network runs resume from OUT.checkpoint after an interruption."""
     from matinverse.compositions.property_training import (
         load_property_splits,
         mean_absolute_error,
+        property_spec,
         train_boosted_model,
         train_property_model,
     )
@@ -263,12 +275,14 @@ def train_property_command(
     expected = ".skops" if model == "boosting" else ".pt"
     if out.suffix != expected:
         raise InputError(f"--out for a {model} model must end in {expected}, got {out}")
-    splits, report = load_property_splits(property, data_dir)
+    unit, nonnegative = property_spec(property, unit, nonnegative)
+    splits, report = load_property_splits(property, data_dir, table)
+    target = {"unit": unit, "nonnegative": nonnegative}
     metadata = {"data": report, "command": command_line()}
     if model == "boosting":
         with progress_bar("fitting boosted trees") as progress:
             net = train_boosted_model(
-                splits["train"], splits["val"], property, size, trees, seed, progress
+                splits["train"], splits["val"], property, size, trees, seed, progress, **target
             )
         metadata.update(val_mae=mean_absolute_error(net, splits["val"]), std_scale=net.std_scale)
         net.save(out, metadata)
@@ -296,6 +310,7 @@ def train_property_command(
             checkpoint=checkpoint,
             progress=progress,
             device=device,
+            **target,
         )
     metadata.update(history=history, val_mae=history[-1]["val_mae"], std_scale=net.std_scale)
     net.save(out, metadata)

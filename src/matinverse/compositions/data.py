@@ -106,6 +106,53 @@ def load_table(
     return {split: load_split(table, split, data_dir, progress) for split in SPLITS}
 
 
+def load_table_file(
+    path: str | os.PathLike, seed: int = 0, fractions: tuple[float, float] = (0.7, 0.15)
+) -> dict[str, CompositionTable]:
+    """Splits {"train", "val", "test"} of a user's ``formula,target`` CSV (any unit; other
+    columns ignored). An optional ``split`` column (train/val/test) fixes the splits;
+    otherwise the rows are shuffled with ``seed`` and split ``fractions`` (train, val) with
+    the rest as test. Rows with an empty target are dropped and counted; a target that is
+    not a number is an error naming its row."""
+    try:
+        frame = pd.read_csv(path, dtype={"formula": str}, keep_default_na=False)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not a readable CSV file ({err})".replace("\n", " ")) from None
+    missing = {"formula", "target"} - set(frame.columns)
+    if missing:
+        raise InputError(f"{path}: needs columns formula,target; missing {sorted(missing)}")
+    text = frame["target"].astype(str).str.strip()
+    target = pd.to_numeric(text, errors="coerce").to_numpy(float)
+    bad = np.flatnonzero((text != "") & ~np.isfinite(target))
+    if len(bad):
+        row = bad[0]
+        raise InputError(f"{path}: line {row + 2}: target {text.iloc[row]!r} is not a number")
+    keep = np.isfinite(target)
+    formulas = frame["formula"].to_numpy()
+    if "split" in frame.columns:
+        split = frame["split"].astype(str).str.strip().str.lower().to_numpy()
+        unknown = sorted(set(split[keep]) - set(SPLITS))
+        if unknown:
+            raise InputError(f"{path}: split values must be {SPLITS}, got {unknown[:3]}")
+    else:
+        order = np.random.default_rng(seed).permutation(len(frame))
+        bounds = np.cumsum([round(f * len(frame)) for f in fractions])
+        split = np.empty(len(frame), object)
+        for name, rows in zip(SPLITS, np.split(order, bounds), strict=True):
+            split[rows] = name
+    tables = {}
+    for name in SPLITS:
+        rows = split == name
+        tables[name] = CompositionTable(
+            formulas[rows & keep].tolist(), target[rows & keep], int((rows & ~keep).sum())
+        )
+        if not len(tables[name].formulas):
+            raise InputError(f"{path}: the {name} split has no rows with a target")
+    return tables
+
+
 SUBSETS = ("all", "valid")
 
 

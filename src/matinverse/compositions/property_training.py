@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from matinverse.compositions.boosting import BoostedPropertyModel
-from matinverse.compositions.data import CompositionTable, load_table
+from matinverse.compositions.data import CompositionTable, load_table, load_table_file
 from matinverse.compositions.features import fractions
 from matinverse.compositions.regressors import PropertyEnsemble
 from matinverse.errors import InputError
@@ -46,17 +46,47 @@ def property_data(table: CompositionTable) -> PropertyData:
     return PropertyData(frac[keep], table.target[keep], int((~keep).sum()))
 
 
+def property_spec(
+    property: str, unit: str | None = None, nonnegative: bool | None = None
+) -> tuple[str, bool]:
+    """(unit, predictions clipped at zero) of a property: OQMD's defaults for its two
+    properties, which ``unit`` and ``nonnegative`` override; any other property (a user's
+    table) needs its unit."""
+    if property in PROPERTIES:
+        _, default_unit, default_nonnegative = PROPERTIES[property]
+    elif unit is None:
+        raise InputError(
+            f"property must be one of {tuple(PROPERTIES)}, got {property!r} "
+            "(a property of your own table needs its unit)"
+        )
+    else:
+        default_unit, default_nonnegative = unit, False
+    return (
+        default_unit if unit is None else unit,
+        default_nonnegative if nonnegative is None else nonnegative,
+    )
+
+
 def load_property_splits(
-    property: str, data_dir: str | os.PathLike | None = None
+    property: str,
+    data_dir: str | os.PathLike | None = None,
+    table_file: str | os.PathLike | None = None,
+    seed: int = 0,
 ) -> tuple[dict[str, PropertyData], dict]:
-    """{"train", "val", "test"} -> PropertyData of a property's OQMD table, and a report of
-    the rows kept, dropped (bad target) and skipped (not representable)."""
-    if property not in PROPERTIES:
+    """{"train", "val", "test"} -> PropertyData of a property's OQMD table (or of a user's
+    ``formula,target`` CSV, ``table_file``, see :func:`load_table_file`), and a report of
+    the rows kept, dropped (bad or empty target) and skipped (not representable)."""
+    if table_file is not None:
+        table = load_table_file(table_file, seed)
+        source = f"{table_file} ({property})"
+    elif property in PROPERTIES:
+        table = load_table(PROPERTIES[property][0], data_dir)
+        source = f"OQMD {PROPERTIES[property][0]}, CrabNet splits"
+    else:
         raise InputError(f"property must be one of {tuple(PROPERTIES)}, got {property!r}")
-    table = load_table(PROPERTIES[property][0], data_dir)
     splits = {name: property_data(split) for name, split in table.items()}
     report = {
-        "source": f"OQMD {PROPERTIES[property][0]}, CrabNet splits",
+        "source": source,
         **{f"{name}_rows": len(split.target) for name, split in splits.items()},
         "dropped_bad_target": sum(split.dropped for split in table.values()),
         "skipped_unrepresentable": sum(split.skipped for split in splits.values()),
@@ -104,17 +134,17 @@ def train_property_model(
     checkpoint: str | os.PathLike | None = None,
     progress: Callable[[int, int], None] | None = None,
     device: str = "cpu",
+    unit: str | None = None,
+    nonnegative: bool | None = None,
 ) -> tuple[PropertyEnsemble, list[dict]]:
     """Train an ensemble of ``size`` networks jointly (each on the same batches, from its own
     initialisation) with the robust loss on ``device`` ("cpu", "cuda", ...), then calibrate
     its standard deviation on ``val``; the history holds the loss and the validation MAE of
-    the ensemble mean per epoch. Returns the ensemble (on the CPU, eval mode) and the
-    history."""
-    if property not in PROPERTIES:
-        raise InputError(f"property must be one of {tuple(PROPERTIES)}, got {property!r}")
+    the ensemble mean per epoch. ``unit`` and ``nonnegative``: see :func:`property_spec`.
+    Returns the ensemble (on the CPU, eval mode) and the history."""
+    unit, nonnegative = property_spec(property, unit, nonnegative)
     if len(train.target) < batch:
         raise InputError(f"need at least {batch} training rows, got {len(train.target)}")
-    _, unit, nonnegative = PROPERTIES[property]
     torch.manual_seed(seed)
     model = PropertyEnsemble(
         architecture,
@@ -155,12 +185,13 @@ def train_boosted_model(
     trees: int = 1000,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    unit: str | None = None,
+    nonnegative: bool | None = None,
 ) -> BoostedPropertyModel:
     """Fit a gradient-boosting ensemble of ``size`` members of ``trees`` trees on ``train``
-    and calibrate its standard deviation on ``val``."""
-    if property not in PROPERTIES:
-        raise InputError(f"property must be one of {tuple(PROPERTIES)}, got {property!r}")
-    _, unit, nonnegative = PROPERTIES[property]
+    and calibrate its standard deviation on ``val`` (``unit``, ``nonnegative``: see
+    :func:`property_spec`)."""
+    unit, nonnegative = property_spec(property, unit, nonnegative)
     model = BoostedPropertyModel(
         size, trees, nonnegative=nonnegative, property=property, unit=unit, seed=seed
     )
