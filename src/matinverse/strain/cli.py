@@ -46,10 +46,10 @@ def _save(model, out: Path, **metadata) -> None:
 def train_surrogate_command(
     out: Path = typer.Option(..., "--out", help="Surrogate file (.pt) to write."),
     fold: str = typer.Option("design", help="Training half: 'design' or 'judge'."),
-    members: int = typer.Option(4, min=2),
+    members: int = typer.Option(8, min=2),
     width: int = typer.Option(128, min=4),
     depth: int = typer.Option(3, min=1),
-    epochs: int = typer.Option(30, min=1),
+    epochs: int = typer.Option(60, min=1),
     steps: int = typer.Option(500, min=1, help="Steps per epoch."),
     seed: int = typer.Option(0),
     data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
