@@ -173,3 +173,16 @@ def test_train_property_bad_table(run, tmp_path, content, args, message):
     )
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--property", "bandgap", "--model", "boosting", "--out", "m.skops"), "not boosting"),
+        (("--property", "formation_energy", "--out", "m.pt"), "needs a nonnegative target"),
+    ],
+)
+def test_two_part_needs_a_network_and_a_nonnegative_target(run, tmp_path, args, message):
+    result = run("compositions", "train-property", "--two-part", *args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not list(tmp_path.iterdir())

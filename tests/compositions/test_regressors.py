@@ -81,3 +81,41 @@ def test_ensemble_predicts_in_target_units_and_round_trips(tmp_path):
     np.testing.assert_allclose(again.predict(frac)[1], 3 * std, rtol=1e-5)
     with pytest.raises(InputError):
         PropertyEnsemble("nope")
+
+
+def test_two_part_ensemble_predicts_the_mixture_and_fits_values_on_gapped_rows():
+    torch.manual_seed(0)
+    model = PropertyEnsemble(
+        "elemnet",
+        {"width_factor": 0.0625},
+        size=2,
+        target_mean=1.0,
+        target_scale=2.0,
+        nonnegative=True,
+        two_part=True,
+    )
+    frac = torch.from_numpy(fractions(["NaCl", "GaAs", "Cu"])[0])
+    assert model(frac).shape == (3, 2, 3)
+    # members' (value, log std, gap logit): p = 0.9, 0.5 (boundary), 0.1
+    logit = np.log(9.0)
+    fixed = torch.tensor(
+        [
+            [[0.5, 0.0, logit], [1.5, 0.0, logit]],
+            [[0.5, 0.0, 0.0], [0.5, 0.0, 0.0]],
+            [[1.0, 0.0, -logit], [1.0, 0.0, -logit]],
+        ],
+        requires_grad=True,
+    )
+    model.forward = lambda fractions: fixed
+    mean, std = (t.detach().numpy() for t in model.predict_tensor(frac))
+    value = np.array([1.0, 0.5, 1.0]) * 2 + 1  # members' mean value, target units
+    spread = 2 * np.sqrt((1 + 1e-3) ** 2 + np.array([0.25, 0, 0]))  # aleatoric + epistemic
+    p = np.array([0.9, 0.5, 0.1])
+    np.testing.assert_allclose(mean, [value[0], value[1], 0.0], rtol=1e-5)
+    np.testing.assert_allclose(std, np.sqrt(p * spread**2 + p * (1 - p) * value**2), rtol=1e-5)
+    # the value and its scale learn from gapped rows only; the logit from every row
+    model.loss(frac, torch.tensor([0.0, 3.0, 0.0])).backward()
+    grad = fixed.grad.abs().sum(1)
+    assert (grad[[0, 2], :2] == 0).all() and (grad[1, :2] > 0).all() and (grad[:, 2] > 0).all()
+    with pytest.raises(InputError, match="nonnegative"):
+        PropertyEnsemble("elemnet", two_part=True)

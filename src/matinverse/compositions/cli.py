@@ -258,6 +258,12 @@ def train_property_command(
     nonnegative: bool = typer.Option(
         None, "--nonnegative/--signed", help="Clip predictions at zero (default: OQMD's rule)."
     ),
+    two_part: bool = typer.Option(
+        False,
+        "--two-part",
+        help="Networks on a nonnegative target: a probability of target > 0 (a band gap) "
+        "times a value fitted on those rows.",
+    ),
 ):
     """Train a property model on the OQMD train split, or on your own table (validation
     MAE per epoch; the standard deviation is calibrated on validation; test is never
@@ -275,7 +281,11 @@ def train_property_command(
     expected = ".skops" if model == "boosting" else ".pt"
     if out.suffix != expected:
         raise InputError(f"--out for a {model} model must end in {expected}, got {out}")
+    if two_part and model == "boosting":
+        raise InputError("--two-part is for the networks (attention, elemnet), not boosting")
     unit, nonnegative = property_spec(property, unit, nonnegative)
+    if two_part and not nonnegative:
+        raise InputError(f"--two-part needs a nonnegative target; {property} is signed")
     splits, report = load_property_splits(property, data_dir, table)
     target = {"unit": unit, "nonnegative": nonnegative}
     metadata = {"data": report, "command": command_line()}
@@ -310,6 +320,7 @@ def train_property_command(
             checkpoint=checkpoint,
             progress=progress,
             device=device,
+            two_part=two_part,
             **target,
         )
     metadata.update(history=history, val_mae=history[-1]["val_mae"], std_scale=net.std_scale)

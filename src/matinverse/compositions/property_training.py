@@ -112,9 +112,14 @@ def evaluate_property_model(model, data: PropertyData) -> dict:
 
 def calibrate(model, data: PropertyData) -> float:
     """Set ``model.std_scale`` (an ensemble or a boosting model) to the Laplace factor of
-    its errors on ``data`` (validation); returns the factor."""
+    its errors on ``data`` (validation), leaving out the rows predicted exactly right at a
+    bound (a metal's band gap predicted 0: no error to scale); returns the factor."""
     model.std_scale = 1.0
-    model.std_scale = laplace_std_factor(*model.predict(data.fractions), data.target)
+    mean, std = model.predict(data.fractions)
+    informative = (mean != 0) | (data.target != 0)
+    model.std_scale = laplace_std_factor(
+        mean[informative], std[informative], data.target[informative]
+    )
     return model.std_scale
 
 
@@ -136,25 +141,32 @@ def train_property_model(
     device: str = "cpu",
     unit: str | None = None,
     nonnegative: bool | None = None,
+    two_part: bool = False,
 ) -> tuple[PropertyEnsemble, list[dict]]:
     """Train an ensemble of ``size`` networks jointly (each on the same batches, from its own
     initialisation) with the robust loss on ``device`` ("cpu", "cuda", ...), then calibrate
     its standard deviation on ``val``; the history holds the loss and the validation MAE of
-    the ensemble mean per epoch. ``unit`` and ``nonnegative``: see :func:`property_spec`.
-    Returns the ensemble (on the CPU, eval mode) and the history."""
+    the ensemble mean per epoch. ``unit`` and ``nonnegative``: see :func:`property_spec`;
+    ``two_part``: a probability of target > 0 and a value fitted on those rows (see
+    :class:`PropertyEnsemble`). Returns the ensemble (on the CPU, eval mode) and the
+    history."""
     unit, nonnegative = property_spec(property, unit, nonnegative)
     if len(train.target) < batch:
         raise InputError(f"need at least {batch} training rows, got {len(train.target)}")
+    scaled = train.target[train.target > 0] if two_part else train.target
+    if len(scaled) < 2:
+        raise InputError("a two-part model needs training rows with a target above 0")
     torch.manual_seed(seed)
     model = PropertyEnsemble(
         architecture,
         member_config,
         size,
-        target_mean=float(np.mean(train.target)),
-        target_scale=float(np.std(train.target)),
+        target_mean=float(np.mean(scaled)),
+        target_scale=float(np.std(scaled)),
         nonnegative=nonnegative,
         property=property,
         unit=unit,
+        two_part=two_part,
     ).to(device)
     x = torch.from_numpy(np.ascontiguousarray(train.fractions, np.float32)).to(device)
     y = torch.from_numpy(np.asarray(train.target, np.float32)).to(device)

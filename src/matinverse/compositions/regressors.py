@@ -62,12 +62,13 @@ ELEMNET_BLOCKS = ((1024, 4, 0.2), (512, 3, 0.1), (256, 3, 0.3), (128, 3, 0.2), (
 
 
 class ElemNet(SaveableModule):
-    """(B, 86) fractions -> (B, 2); ElemNet's 17-layer MLP (1024 x 4, 512 x 3, 256 x 3,
-    128 x 3, 64 x 2, 32, 1; ReLU; dropout 0.2/0.1/0.3/0.2 after the first four blocks),
-    widths scaled by ``width_factor``, and a ScaleHead on its last hidden layer."""
+    """(B, 86) fractions -> (B, outputs); ElemNet's 17-layer MLP (1024 x 4, 512 x 3,
+    256 x 3, 128 x 3, 64 x 2, 32, 1; ReLU; dropout 0.2/0.1/0.3/0.2 after the first four
+    blocks), widths scaled by ``width_factor``, and a ScaleHead on its last hidden layer.
+    Columns: value, log std, then ``outputs - 2`` more values (a two-part model's gap logit)."""
 
-    def __init__(self, width_factor: float = 1.0):
-        super().__init__(width_factor=width_factor)
+    def __init__(self, width_factor: float = 1.0, outputs: int = 2):
+        super().__init__(width_factor=width_factor, outputs=outputs)
         layers: list[nn.Module] = []
         size = N_ELEMENTS
         for units, count, dropout in ELEMNET_BLOCKS:
@@ -79,12 +80,17 @@ class ElemNet(SaveableModule):
                 layers.append(nn.Dropout(dropout))
         layers += [nn.Linear(size, 32), nn.ReLU()]
         self.net = nn.Sequential(*layers)
-        self.value = nn.Linear(32, 1)
+        self.value = nn.Linear(32, outputs - 1)
         self.scale = ScaleHead(32, 32)
 
     def forward(self, fractions: torch.Tensor) -> torch.Tensor:
         hidden = self.net(fractions)
-        return torch.cat([self.value(hidden), self.scale(hidden)], 1)
+        return with_scale(self.value(hidden), self.scale(hidden))
+
+
+def with_scale(values: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """(B, V) head values and (B, 1) log std -> (B, V + 1): value, log std, other values."""
+    return torch.cat([values[:, :1], log_std, values[:, 1:]], 1)
 
 
 def fraction_encoding(frac: torch.Tensor, dim: int) -> torch.Tensor:
@@ -98,12 +104,20 @@ def fraction_encoding(frac: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class ElementAttention(SaveableModule):
-    """(B, 86) fractions -> (B, 2); transformer encoder (``layers`` x ``heads`` heads, width
-    ``dim``, pre-norm) over the elements present, fraction-weighted pooling, MLP head for
-    the prediction and a ScaleHead for its log standard deviation."""
+    """(B, 86) fractions -> (B, outputs); transformer encoder (``layers`` x ``heads`` heads,
+    width ``dim``, pre-norm) over the elements present, fraction-weighted pooling, MLP head
+    for the prediction and a ScaleHead for its log standard deviation (columns as
+    :class:`ElemNet`'s)."""
 
-    def __init__(self, dim: int = 128, heads: int = 4, layers: int = 3, dropout: float = 0.0):
-        super().__init__(dim=dim, heads=heads, layers=layers, dropout=dropout)
+    def __init__(
+        self,
+        dim: int = 128,
+        heads: int = 4,
+        layers: int = 3,
+        dropout: float = 0.0,
+        outputs: int = 2,
+    ):
+        super().__init__(dim=dim, heads=heads, layers=layers, dropout=dropout, outputs=outputs)
         if dim % 4:
             raise InputError(f"dim must be a multiple of 4, got {dim}")
         self.register_buffer("descriptors", torch.from_numpy(element_descriptors()))
@@ -122,15 +136,15 @@ class ElementAttention(SaveableModule):
             nn.SiLU(),
             nn.Linear(2 * dim, dim),
             nn.SiLU(),
-            nn.Linear(dim, 1),
+            nn.Linear(dim, outputs - 1),
         )
         self.scale = ScaleHead(dim, dim)
 
     def forward(self, fractions: torch.Tensor) -> torch.Tensor:
-        """(B, 86) -> (B, 2). Rows are encoded in groups of equal element count, so no
-        token is padding (a row with no element is one zero-weight token)."""
+        """(B, 86) -> (B, outputs). Rows are encoded in groups of equal element count, so
+        no token is padding (a row with no element is one zero-weight token)."""
         counts = (fractions > 0).sum(1).clamp_min(1)
-        out = fractions.new_zeros(len(fractions), 2)
+        out = fractions.new_zeros(len(fractions), self.config["outputs"])
         for width in counts.unique().tolist():
             rows = torch.nonzero(counts == width).squeeze(1)
             out = out.index_put((rows,), self._encode(fractions[rows], width))
@@ -143,7 +157,7 @@ class ElementAttention(SaveableModule):
         hidden = self.norm(self.encoder(tokens))
         weights = frac / frac.sum(1, keepdim=True).clamp_min(1e-12)
         pooled = (hidden * weights[..., None]).sum(1)
-        return torch.cat([self.head(pooled), self.scale(pooled)], 1)
+        return with_scale(self.head(pooled), self.scale(pooled))
 
 
 ARCHITECTURES = {"elemnet": ElemNet, "attention": ElementAttention}
@@ -152,10 +166,13 @@ ARCHITECTURES = {"elemnet": ElemNet, "attention": ElementAttention}
 class PropertyEnsemble(SaveableModule):
     """``size`` networks of one ``architecture`` ("elemnet" or "attention", built with
     ``member_config``); targets standardised by ``target_mean`` and ``target_scale``.
-    ``nonnegative`` clips predictions at 0 (band gaps). ``property`` and ``unit`` name the
-    target (e.g. "formation_energy", "eV/atom"). ``std_scale`` multiplies the predicted
-    standard deviation (set on validation data by
-    :func:`~matinverse.compositions.property_training.calibrate`)."""
+    ``nonnegative`` clips predictions at 0 (band gaps). ``two_part`` (band gaps): each
+    member also predicts the probability that the target is above 0 (a gap), and its value
+    and scale are those of the positive targets alone (standardise with their mean and
+    scale); the prediction is the value where the members' mean probability is at least
+    1/2, else 0. ``property`` and ``unit`` name the target (e.g. "formation_energy",
+    "eV/atom"). ``std_scale`` multiplies the predicted standard deviation (set on
+    validation data by :func:`~matinverse.compositions.property_training.calibrate`)."""
 
     def __init__(
         self,
@@ -168,6 +185,7 @@ class PropertyEnsemble(SaveableModule):
         property: str = "",
         unit: str = "",
         std_scale: float = 1.0,
+        two_part: bool = False,
     ):
         super().__init__(
             architecture=architecture,
@@ -179,27 +197,49 @@ class PropertyEnsemble(SaveableModule):
             property=property,
             unit=unit,
             std_scale=std_scale,
+            two_part=two_part,
         )
         if architecture not in ARCHITECTURES:
             raise InputError(f"architecture must be one of {tuple(ARCHITECTURES)}")
         if size < 1:
             raise InputError(f"ensemble size must be at least 1, got {size}")
+        if two_part and not nonnegative:
+            raise InputError("a two-part model is for nonnegative targets (band gaps)")
         member = ARCHITECTURES[architecture]
-        self.members = nn.ModuleList(member(**(member_config or {})) for _ in range(size))
+        outputs = 3 if two_part else 2
+        self.members = nn.ModuleList(
+            member(**(member_config or {}), outputs=outputs) for _ in range(size)
+        )
 
     def forward(self, fractions: torch.Tensor) -> torch.Tensor:
-        """(B, 86) -> (B, K, 2) members' (location, log std), standardised units."""
+        """(B, 86) -> (B, K, 2) members' (location, log std), standardised units; (B, K, 3)
+        with the logit of a positive target for a two-part model."""
         return torch.stack([m(fractions) for m in self.members], 1)
 
     def loss(self, fractions: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Sum over members of :func:`robust_loss` of targets (B,) in the target's units."""
+        """Sum over members of :func:`robust_loss` of targets (B,) in the target's units
+        (two-part: of the positive targets, plus the binary cross-entropy of target > 0)."""
         scaled = (target - self.config["target_mean"]) / self.config["target_scale"]
         out = self(fractions)
-        return sum(robust_loss(out[:, k], scaled, STD_FLOOR) for k in range(out.shape[1]))
+        rows = slice(None)
+        total = out.new_zeros(())
+        if self.config["two_part"]:
+            positive = target > 0
+            logits = out[..., 2]
+            labels = positive.to(logits.dtype)[:, None].expand_as(logits)
+            total = nn.functional.binary_cross_entropy_with_logits(logits, labels) * out.shape[1]
+            rows = positive
+            if not positive.any():
+                return total
+        return total + sum(
+            robust_loss(out[rows, k, :2], scaled[rows], STD_FLOOR) for k in range(out.shape[1])
+        )
 
     def predict_tensor(self, fractions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 86) -> prediction (B,) and standard deviation (B,) in the target's units,
-        differentiable (for design by gradient)."""
+        differentiable (for design by gradient). Two-part: the value where the probability
+        p of a positive target is at least 1/2, else 0; the standard deviation is that of
+        the mixture, sqrt(p s^2 + p (1 - p) v^2) for value v and its deviation s."""
         out = self(fractions)
         mu, std = out[..., 0], out[..., 1].exp() + STD_FLOOR
         total = (std.pow(2).mean(1) + mu.var(1, unbiased=False)).sqrt()
@@ -207,7 +247,12 @@ class PropertyEnsemble(SaveableModule):
         mean = mu.mean(1) * scale + self.config["target_mean"]
         if self.config["nonnegative"]:
             mean = mean.clamp_min(0)
-        return mean, total * (scale * self.std_scale)
+        total = total * scale
+        if self.config["two_part"]:
+            p = torch.sigmoid(out[..., 2]).mean(1)
+            total = (p * total.pow(2) + p * (1 - p) * mean.pow(2)).sqrt()
+            mean = torch.where(p >= 0.5, mean, torch.zeros_like(mean))
+        return mean, total * self.std_scale
 
     @torch.no_grad()
     def predict(self, fractions: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
