@@ -10,7 +10,9 @@ Run:  python bench/compositions_properties.py --data-dir ../shared/data
   the predicted standard deviations: the share of test errors inside +-1 and +-2 std
   (Laplace-distributed errors: 0.757, 0.941), the rank correlation of std and |error|, and
   the MAE of the more confident half; for band gaps, also the MAE on the gapped rows
-  (target > 0, 7% of the table: a model can score a low MAE by predicting 0 for metals).
+  (target > 0, 7% of the table: a model can score a low MAE by predicting 0 for metals)
+  and the share of rows put on the right side of 0 (a gap predicted where there is one,
+  0 where there is none).
 - curve: learning curves, test MAE against training-set size (1,000 rows to the whole split,
   nested random subsets), for one attention network shaped like the shipped members
   (max(3,000, 30 epochs) steps of 256; on the whole split, the shipped ensemble's first
@@ -80,9 +82,9 @@ def model_name(path: Path, model) -> str:
 def accuracy(splits: dict, extra: list[Path]) -> None:
     print(
         "| property | model | test rows | test MAE | RMSE | within 1 std | within 2 std | "
-        "rank corr. std-error | MAE, confident half | MAE, gapped rows |"
+        "rank corr. std-error | MAE, confident half | MAE, gapped rows | gap or metal right |"
     )
-    print("|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print("|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for property in PROPERTIES:
         paths = [default_model_path(property)] + [
             p for p in extra if model_property(load_property_model(p)) == property
@@ -93,16 +95,18 @@ def accuracy(splits: dict, extra: list[Path]) -> None:
             model = load_property_model(path)
             prediction, std = model.predict(test.fractions)
             r = uncertainty_report(prediction, std, test.target)
-            error = np.abs(prediction - test.target)[test.target > 0]
+            gapped = test.target > 0
+            error = np.abs(prediction - test.target)[gapped]
             gapped_mae = f"{error.mean():.4f}" if nonnegative else ""
+            sorted_right = f"{np.mean((prediction > 0) == gapped):.3f}" if nonnegative else ""
             print(
                 f"| {property} ({unit}) | {model_name(path, model)} | {r['rows']:,} | "
                 f"**{r['mae']:.4f}** | {r['rmse']:.4f} | {r['within_1std']:.3f} | "
                 f"{r['within_2std']:.3f} | {r['rank_correlation']:.3f} | "
-                f"{r['mae_confident_half']:.4f} | {gapped_mae} |"
+                f"{r['mae_confident_half']:.4f} | {gapped_mae} | {sorted_right} |"
             )
         for name, mae in PUBLISHED[property].items():
-            print(f"| {property} ({unit}) | {name} (published) | | {mae:.4f} | | | | | | |")
+            print(f"| {property} ({unit}) | {name} (published) | | {mae:.4f} | | | | | | | |")
 
 
 def subset(data: PropertyData, rows: np.ndarray) -> PropertyData:

@@ -113,6 +113,8 @@ def test_two_part_ensemble_predicts_the_mixture_and_fits_values_on_gapped_rows()
     p = np.array([0.9, 0.5, 0.1])
     np.testing.assert_allclose(mean, [value[0], value[1], 0.0], rtol=1e-5)
     np.testing.assert_allclose(std, np.sqrt(p * spread**2 + p * (1 - p) * value**2), rtol=1e-5)
+    smooth = model.predict_tensor(frac, smooth=True)[0].detach().numpy()
+    np.testing.assert_allclose(smooth, p * value, rtol=1e-5)  # for steering: moves p too
     # the value and its scale learn from gapped rows only; the logit from every row
     model.loss(frac, torch.tensor([0.0, 3.0, 0.0])).backward()
     grad = fixed.grad.abs().sum(1)

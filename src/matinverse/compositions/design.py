@@ -108,7 +108,7 @@ def steer(
         frac = relaxed_fractions(generator(z))
         loss = torch.zeros(len(z))
         for name in request.properties:
-            mean, std = models[name].predict_tensor(frac)
+            mean, std = models[name].predict_tensor(frac, smooth=True)
             loss = loss + request.violation(name, mean, std)
         radius = z.pow(2).mean(1)
         loss = loss.sum() + prior * (radius - 1).pow(2).sum()

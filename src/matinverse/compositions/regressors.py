@@ -235,11 +235,14 @@ class PropertyEnsemble(SaveableModule):
             robust_loss(out[rows, k, :2], scaled[rows], STD_FLOOR) for k in range(out.shape[1])
         )
 
-    def predict_tensor(self, fractions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def predict_tensor(
+        self, fractions: torch.Tensor, smooth: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 86) -> prediction (B,) and standard deviation (B,) in the target's units,
-        differentiable (for design by gradient). Two-part: the value where the probability
-        p of a positive target is at least 1/2, else 0; the standard deviation is that of
-        the mixture, sqrt(p s^2 + p (1 - p) v^2) for value v and its deviation s."""
+        differentiable (for design by gradient). Two-part: the value v where the
+        probability p of a positive target is at least 1/2, else 0 (``smooth``: the
+        mixture's mean p v, whose gradient also moves p, for steering); the standard
+        deviation is the mixture's, sqrt(p s^2 + p (1 - p) v^2), s the value's."""
         out = self(fractions)
         mu, std = out[..., 0], out[..., 1].exp() + STD_FLOOR
         total = (std.pow(2).mean(1) + mu.var(1, unbiased=False)).sqrt()
@@ -251,7 +254,7 @@ class PropertyEnsemble(SaveableModule):
         if self.config["two_part"]:
             p = torch.sigmoid(out[..., 2]).mean(1)
             total = (p * total.pow(2) + p * (1 - p) * mean.pow(2)).sqrt()
-            mean = torch.where(p >= 0.5, mean, torch.zeros_like(mean))
+            mean = p * mean if smooth else torch.where(p >= 0.5, mean, torch.zeros_like(mean))
         return mean, total * self.std_scale
 
     @torch.no_grad()
