@@ -14,6 +14,7 @@ import typer
 
 from matinverse.cliutil import command_line, model_checkpoint
 from matinverse.errors import InputError
+from matinverse.io.arrays import load_npy
 from matinverse.io.atomic import atomic_path
 from matinverse.nn import load_model
 from matinverse.parallel.executor import make_executor
@@ -40,15 +41,7 @@ METHOD_HELP = "Solver: 'exact' (fixed point, default) or 'jacobi' (the seed's pl
 
 def load_grids(path: Path) -> np.ndarray:
     """Read an (N, L, L) 0/1 grid array from a .npy file, as validated uint8."""
-    if not path.is_file():
-        raise InputError(f"grids file not found: {path}")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as err:
-        raise InputError(f"cannot read {path} as a .npy array: {err}") from None
-    if not isinstance(arr, np.ndarray):
-        raise InputError(f"{path} holds an archive, expected a single .npy array")
-    return validate_grids(arr)
+    return validate_grids(load_npy(path))
 
 
 def _simulate_chunk(item, model: LatticeDFT, desorption: bool) -> Isotherms:

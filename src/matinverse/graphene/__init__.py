@@ -1,0 +1,1 @@
+"""Porous graphene sheets: lattice, energy oracle, ASE export (issue 7)."""

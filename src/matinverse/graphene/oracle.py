@@ -1,0 +1,124 @@
+"""Energy oracles of porous graphene sheets, in eV relative to pristine graphene.
+
+:class:`HueckelOracle` is the built-in model: E = E_pi + 1.5 eV x N_dangling - N_C e_ref,
+where E_pi is the Hueckel pi energy (hopping -2.7 eV between bonded carbons, Gamma point of
+the periodic supercell, N_C electrons filling the lowest levels two by two, an odd one
+singly in the next), N_dangling the sum over carbons of (3 - bonded carbons) and e_ref the
+pi energy per atom of the pristine sheet of the same supercell. :class:`AseOracle` takes
+any ASE calculator instead (E = E_calc - N_C e_ref, e_ref from the calculator's pristine
+sheet). Both give ``energies(states) -> (N,) eV``; :func:`energy_density` turns energies
+into the label, eV per square angstrom.
+"""
+
+from collections.abc import Callable
+
+import numpy as np
+
+from matinverse.graphene.lattice import bonds, carbon_sites, check_states, sheet_area
+
+HOPPING = -2.7  # eV, between bonded carbons
+DANGLING_BOND = 1.5  # eV per missing carbon neighbour of a carbon
+# diagonal given to vacant sites: their levels decouple far above every carbon level
+_VACANT_LEVEL = 1e3
+
+
+def energy_density(energies: np.ndarray, nx: int, ny: int) -> np.ndarray:
+    """Energies (N,) eV of nx x ny sheets -> (N,) eV per square angstrom."""
+    return np.asarray(energies, dtype=float) / sheet_area(nx, ny)
+
+
+def filled_energy(levels: np.ndarray, electrons: np.ndarray) -> np.ndarray:
+    """Sum of the lowest levels filled two by two (an odd electron singly in the next):
+    levels (N, M) ascending, electrons (N,) int -> (N,) energies."""
+    rank = np.arange(levels.shape[1])
+    occupation = np.clip(electrons[:, None] - 2 * rank, 0, 2)
+    return (occupation * levels).sum(1)
+
+
+class HueckelOracle:
+    """The built-in oracle (see the module docstring). ``batch`` sheets are diagonalised
+    together (numpy's batched ``eigvalsh``)."""
+
+    name = "hueckel"
+
+    def __init__(self, batch: int = 64):
+        self.batch = batch
+        self._reference: dict[tuple[int, int], float] = {}
+
+    def pi_energies(self, states: np.ndarray) -> np.ndarray:
+        """(N, nx, ny) states -> (N,) Hueckel pi energies in eV."""
+        states = check_states(states)
+        n, nx, ny = states.shape
+        pairs = bonds(nx, ny)
+        out = np.empty(n)
+        for start in range(0, n, self.batch):
+            carbon = carbon_sites(states[start : start + self.batch])
+            on = carbon[:, pairs[:, 0]] & carbon[:, pairs[:, 1]]
+            h = np.zeros((len(carbon), 2 * nx * ny, 2 * nx * ny))
+            rows = np.arange(len(carbon))[:, None]
+            np.add.at(h, (rows, pairs[:, 0], pairs[:, 1]), HOPPING * on)
+            h += h.transpose(0, 2, 1)
+            diagonal = np.arange(2 * nx * ny)
+            h[:, diagonal, diagonal] = np.where(carbon, 0.0, _VACANT_LEVEL)
+            levels = np.linalg.eigvalsh(h)
+            out[start : start + len(carbon)] = filled_energy(levels, carbon.sum(1))
+        return out
+
+    def reference_energy(self, nx: int, ny: int) -> float:
+        """e_ref: pi energy per atom of the pristine nx x ny sheet, eV."""
+        if (nx, ny) not in self._reference:
+            pristine = np.zeros((1, nx, ny), np.uint8)
+            self._reference[(nx, ny)] = float(self.pi_energies(pristine)[0]) / (2 * nx * ny)
+        return self._reference[(nx, ny)]
+
+    def energies(self, states: np.ndarray) -> np.ndarray:
+        """(N, nx, ny) states -> (N,) energies in eV relative to pristine graphene."""
+        states = check_states(states)
+        _, nx, ny = states.shape
+        carbon = carbon_sites(states)
+        pairs = bonds(nx, ny)
+        on = carbon[:, pairs[:, 0]] & carbon[:, pairs[:, 1]]
+        dangling = 3 * carbon.sum(1) - 2 * on.sum(1)
+        return (
+            self.pi_energies(states)
+            + DANGLING_BOND * dangling
+            - carbon.sum(1) * self.reference_energy(nx, ny)
+        )
+
+
+class AseOracle:
+    """Any ASE calculator as the oracle: E = E_calc(sheet) - N_C e_ref, with e_ref the
+    calculator's energy per atom of the pristine sheet of the same supercell.
+    ``calculator_factory`` returns a fresh calculator (some keep state between systems)."""
+
+    name = "ase"
+
+    def __init__(self, calculator_factory: Callable[[], object], vacuum: float = 15.0):
+        self.calculator_factory = calculator_factory
+        self.vacuum = vacuum
+        self._reference: dict[tuple[int, int], float] = {}
+
+    def _energy(self, sheet: np.ndarray) -> float:
+        from matinverse.graphene.atoms import sheet_to_atoms
+
+        atoms = sheet_to_atoms(sheet, self.vacuum)
+        atoms.calc = self.calculator_factory()
+        return float(atoms.get_potential_energy())
+
+    def reference_energy(self, nx: int, ny: int) -> float:
+        if (nx, ny) not in self._reference:
+            pristine = np.zeros((nx, ny), np.uint8)
+            self._reference[(nx, ny)] = self._energy(pristine) / (2 * nx * ny)
+        return self._reference[(nx, ny)]
+
+    def energies(self, states: np.ndarray) -> np.ndarray:
+        states = check_states(states)
+        _, nx, ny = states.shape
+        reference = self.reference_energy(nx, ny)
+        counts = carbon_sites(states).sum(1)
+        return np.array(
+            [
+                self._energy(sheet) - count * reference
+                for sheet, count in zip(states, counts, strict=True)
+            ]
+        )

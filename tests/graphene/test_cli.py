@@ -1,0 +1,53 @@
+import csv
+
+import numpy as np
+import pytest
+
+
+def test_energy_command_writes_energies_and_exports(run, tmp_path):
+    from ase.io import read
+
+    sheets = np.zeros((3, 14, 16), np.uint8)
+    sheets[1, 2, 2] = 1
+    sheets[2, 5:8, 5:8] = 3
+    np.save(tmp_path / "s.npy", sheets)
+    out, export = tmp_path / "e.csv", tmp_path / "s.xyz"
+    result = run("graphene", "energy", tmp_path / "s.npy", "--out", out, "--export", export)
+    assert result.returncode == 0, result.stderr
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["carbons"]) for r in rows] == [448, 447, 430]
+    energies = [float(r["energy_eV"]) for r in rows]
+    assert energies[0] == pytest.approx(0, abs=1e-5) and energies[1] == pytest.approx(7.7, abs=0.05)
+    area = 14 * 16 * 2.46**2 * np.sqrt(3) / 2
+    assert float(rows[2]["density_eV_per_A2"]) == pytest.approx(energies[2] / area, rel=1e-5)
+    frames = read(export, index=":")
+    assert [len(f) for f in frames] == [448, 447, 430]
+    assert frames[1].info["energy_eV"] == pytest.approx(energies[1], abs=1e-5)
+    assert list(frames[0].pbc) == [True, True, False]
+    np.testing.assert_allclose(frames[0].cell.lengths()[:2], [14 * 2.46, 16 * 2.46])
+    # one sheet to CIF
+    np.save(tmp_path / "one.npy", sheets[1])
+    result = run("graphene", "energy", tmp_path / "one.npy", "--export", tmp_path / "one.cif")
+    assert result.returncode == 0 and len(read(tmp_path / "one.cif")) == 447
+    assert result.stdout.splitlines()[0] == "sheet,carbons,energy_eV,density_eV_per_A2"
+
+
+@pytest.mark.parametrize(
+    "array, args, message",
+    [
+        (np.full((2, 4, 4), 7), (), "0..3"),
+        (np.zeros((2, 4, 4), np.uint8), ("--out", "e.txt"), ".csv"),
+        (np.zeros((2, 4, 4), np.uint8), ("--export", "s.pdb"), ".xyz, .extxyz or .cif"),
+        (np.zeros((2, 4, 4), np.uint8), ("--export", "s.cif"), "one sheet"),
+        (None, (), "file not found"),
+    ],
+)
+def test_energy_command_bad_input(run, tmp_path, array, args, message):
+    path = tmp_path / "s.npy"
+    if array is not None:
+        np.save(path, array)
+    result = run("graphene", "energy", path, *args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["s.npy"] if array is not None else [])
