@@ -9,11 +9,10 @@ import pytest
 import zarr
 
 from matinverse.errors import InputError
+from matinverse.io.chunked import lock_folder, unlock_folder
 from matinverse.porous import LatticeDFT
 from matinverse.porous.dataset import (
     GENERATOR_VERSION,
-    _lock,
-    _unlock,
     dataset_status,
     generate_dataset,
     load_dataset,
@@ -165,10 +164,10 @@ def test_bad_folders_and_arguments(tiny, tmp_path):
 def test_folder_in_use_is_refused(tiny, tmp_path):
     out = tmp_path / "data"
     out.mkdir()
-    fd = _lock(out)
+    fd = lock_folder(out)
     try:
         with pytest.raises(InputError, match="another running process"):
             generate_dataset(out, **tiny)
     finally:
-        _unlock(fd)
+        unlock_folder(fd)
     assert generate_dataset(out, **{**tiny, "n": 5}).done == 5
