@@ -13,6 +13,33 @@ app = typer.Typer(
 
 
 @app.command()
+def dataset(
+    n: int = typer.Option(65_536, "--n", min=1, help="Number of sheets."),
+    out: Path = typer.Option(..., "--out", help="Dataset folder (Zarr group)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    nx: int = typer.Option(14, "--nx", min=2, help="Cells along a1."),
+    ny: int = typer.Option(16, "--ny", min=2, help="Cells along a2."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Local processes."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address."),
+    chunk_size: int = typer.Option(512, "--chunk-size", min=1, help="Sheets per chunk."),
+):
+    """Random porous sheets (1-6 holes of radius 0.8-5 angstrom) and their oracle energies,
+    resumably, into Zarr."""
+    from matinverse.graphene.dataset import generate_sheet_dataset
+    from matinverse.parallel.executor import make_executor
+
+    with make_executor(workers=workers, scheduler=scheduler) as executor:
+        with progress_bar("dataset") as progress:
+            summary = generate_sheet_dataset(
+                out, n, seed, chunk_size, nx, ny, executor=executor, progress=progress
+            )
+    typer.echo(
+        f"{out}: {summary.done}/{summary.n} sheets complete ({summary.computed} computed now, "
+        f"{summary.resumed} found done, {summary.seconds:.0f} s)"
+    )
+
+
+@app.command()
 def energy(
     file: Path = typer.Argument(..., help=".npy array (N, nx, ny) (or (nx, ny)) of states 0..3."),
     out: Path = typer.Option(None, "--out", help="CSV to write (default: print a table)."),

@@ -60,6 +60,7 @@ _IDENTITY = (
     "constants",
 )
 
+
 @dataclass
 class Dataset:
     """The complete chunks of a dataset, as numpy arrays (m samples, m <= n).
