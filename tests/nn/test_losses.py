@@ -28,3 +28,18 @@ def test_censored_l1_treats_a_zero_target_as_an_upper_bound():
     target = torch.tensor([0.0, 0.0, 0.7, 1.0])
     # metal predicted below 0: free; metal predicted 0.2: 0.2; gapped rows: plain |error|
     assert float(censored_l1(prediction, target)) == pytest.approx((0.2 + 0.2 + 0.0) / 4)
+
+
+def test_gradient_penalty_vanishes_for_a_unit_slope_critic():
+    from matinverse.nn import gradient_penalty
+
+    weight = torch.ones(8 * 85) / (8 * 85) ** 0.5
+
+    def critic(x):
+        return x.flatten(1) @ weight
+
+    x, y = torch.rand(5, 8, 85), torch.rand(5, 8, 85)
+    gen = torch.Generator().manual_seed(0)
+    assert gradient_penalty(critic, x, y, gen).item() == pytest.approx(0.0, abs=1e-10)
+    weight = weight * 3.0
+    assert gradient_penalty(critic, x, y, gen).item() == pytest.approx(4.0, rel=1e-5)

@@ -20,15 +20,8 @@ from matinverse.compositions.models import (
 )
 from matinverse.compositions.validity import HEADLINE, validity
 from matinverse.errors import InputError
+from matinverse.nn import gradient_penalty
 from matinverse.train import Trainer
-
-
-def gradient_penalty(critic: CompositionCritic, real: torch.Tensor, fake: torch.Tensor, gen):
-    """WGAN-GP penalty: mean (||grad critic(x_hat)||_2 - 1)^2 on random interpolates."""
-    alpha = torch.rand(real.shape[0], 1, 1, generator=gen)
-    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 def sample_quality(generator: CompositionGenerator, known: set[str], n: int, seed: int) -> dict:

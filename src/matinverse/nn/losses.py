@@ -1,4 +1,7 @@
-"""Losses shared by the design problems: maximum mean discrepancy and a censored L1."""
+"""Losses shared by the design problems: maximum mean discrepancy, a censored L1 and the
+WGAN-GP gradient penalty."""
+
+from collections.abc import Callable
 
 import torch
 
@@ -27,3 +30,18 @@ def censored_l1(prediction: torch.Tensor, target: torch.Tensor, floor: float = 0
     below it costs nothing and one above costs its excess. Same shapes; returns the mean."""
     excess = (prediction - floor).clamp_min(0)
     return torch.where(target > floor, (prediction - target).abs(), excess).mean()
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    gen: torch.Generator,
+) -> torch.Tensor:
+    """WGAN-GP penalty (Gulrajani et al. 2017): mean (||grad critic(x_hat)||_2 - 1)^2 on
+    random interpolates x_hat of ``real`` and ``fake`` (B, ...), one mixing weight per
+    sample."""
+    alpha = torch.rand(real.shape[0], *[1] * (real.dim() - 1), generator=gen)
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
