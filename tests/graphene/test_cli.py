@@ -51,3 +51,39 @@ def test_energy_command_bad_input(run, tmp_path, array, args, message):
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == (["s.npy"] if array is not None else [])
+
+
+def test_train_then_generate_at_two_scales(run, tmp_path):
+    from ase.io import read
+
+    from matinverse.graphene.dataset import generate_sheet_dataset
+
+    generate_sheet_dataset(tmp_path / "d", 64, seed=0, chunk_size=32, nx=6, ny=8)
+    model = tmp_path / "g.pt"
+    small = ["--epochs", 1, "--steps", 12, "--batch-size", 16, "--width", 8, "--blocks", 2]
+    result = run("graphene", "train", "--data", tmp_path / "d", "--out", model, *small)
+    assert result.returncode == 0, result.stderr
+    assert "oracle check" in result.stdout and model.exists()
+    assert not model.with_name("g.pt.checkpoint").exists()
+    for scale in (1, 2):
+        out = tmp_path / f"k{scale}"
+        args = ["--density", 0.1, "--n", 6, "--scale", scale, "--out", out, "--model", model]
+        result = run("graphene", "generate", *args, "--export", 2)
+        assert result.returncode == 0, result.stderr
+        sheets = np.load(out / "sheets.npy")
+        assert sheets.shape == (6, 6 * scale, 8 * scale) and sheets.max() <= 3
+        with open(out / "energies.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == 6 and float(rows[0]["requested_density"]) == 0.1
+        frame = read(out / "sheet-001.xyz")
+        assert frame.info["oracle_density"] == pytest.approx(float(rows[1]["oracle_density"]))
+        assert not (out / "sheet-002.xyz").exists()
+    for bad, message in (
+        (["--density", 5.0], "outside the training data's range"),
+        (["--density", 0.1, "--scale", 0], "--scale"),
+        (["--density", 0.1, "--n", 0], "--n"),
+    ):
+        args = ["--n", 2, *bad] if "--n" not in bad else bad
+        result = run("graphene", "generate", *args, "--out", tmp_path / "bad", "--model", model)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert not (tmp_path / "bad").exists()

@@ -40,7 +40,9 @@ class ResidualBlock(nn.Module):
 class SheetGenerator(SaveableModule):
     """(B, noise_channels, h, w) noise and (B,) energy densities (eV per square angstrom)
     -> (B, 4, 2h, 2w) state logits; the training size comes from a ``latent_shape`` block
-    (7 x 8 -> 14 x 16) and a K-times larger block gives a K-times larger sheet."""
+    (7 x 8 -> 14 x 16) and a K-times larger block gives a K-times larger sheet.
+    ``density_range``: the training data's (min, max) density, the range requests may
+    take."""
 
     def __init__(
         self,
@@ -50,6 +52,7 @@ class SheetGenerator(SaveableModule):
         latent_shape: tuple[int, int] = (7, 8),
         density_mean: float = 0.0,
         density_scale: float = 1.0,
+        density_range: tuple[float, float] = (0.0, 1.0),
     ):
         super().__init__(
             noise_channels=noise_channels,
@@ -58,6 +61,7 @@ class SheetGenerator(SaveableModule):
             latent_shape=list(latent_shape),
             density_mean=density_mean,
             density_scale=density_scale,
+            density_range=list(density_range),
         )
         self.stem = PeriodicConv2d(noise_channels + 1, width, 3)
         self.low = ResidualBlock(width)

@@ -83,6 +83,7 @@ def train_sheet_gan(
         latent_shape=(nx // 2, ny // 2),
         density_mean=float(data.density.mean()),
         density_scale=float(data.density.std()),
+        density_range=(float(data.density.min()), float(data.density.max())),
     )
     critic = SheetCritic(width)
     sheets = torch.from_numpy(np.ascontiguousarray(data.sheets))
