@@ -3,6 +3,16 @@
 import pytest
 
 ROWS = {"train": 4000, "val": 1000, "test": 1000}
+# settings of the small attention ensembles trained in the tests
+TINY = dict(
+    architecture="attention",
+    member_config={"dim": 32, "heads": 2, "layers": 1},
+    size=2,
+    epochs=2,
+    steps_per_epoch=150,
+    batch=64,
+    lr=3e-3,
+)
 
 
 @pytest.fixture(scope="session")
@@ -29,18 +39,7 @@ def tiny_property_models(property_splits, tmp_path_factory):
     folder = tmp_path_factory.mktemp("property-models")
     paths = {}
     for name, splits in property_splits.items():
-        model, history = train_property_model(
-            splits["train"],
-            splits["val"],
-            name,
-            "attention",
-            {"dim": 32, "heads": 2, "layers": 1},
-            size=2,
-            epochs=2,
-            steps_per_epoch=150,
-            batch=64,
-            lr=3e-3,
-        )
+        model, history = train_property_model(splits["train"], splits["val"], name, **TINY)
         paths[name] = folder / f"{name}.pt"
         model.save(paths[name], {"history": history})
     return paths

@@ -12,6 +12,8 @@ from matinverse.errors import InputError
 from matinverse.nn import load_model
 from matinverse.train.uncertainty import laplace_std_factor
 
+from .conftest import TINY
+
 
 def baseline_mae(splits):
     """MAE on validation of always predicting the training median."""
@@ -81,18 +83,9 @@ def test_two_part_model_separates_metals_and_fits_the_gapped_rows(
 ):
     splits = property_splits["bandgap"]
     one_part = load_model(tiny_property_models["bandgap"])
+    # the same settings as the one-part fixture model
     model, _ = train_property_model(
-        splits["train"],
-        splits["val"],
-        "bandgap",
-        "attention",
-        {"dim": 32, "heads": 2, "layers": 1},
-        size=2,
-        epochs=2,
-        steps_per_epoch=150,
-        batch=64,
-        lr=3e-3,
-        two_part=True,
+        splits["train"], splits["val"], "bandgap", **TINY, two_part=True
     )
     test = splits["test"]
     gapped = test.target > 0

@@ -22,6 +22,7 @@ from matinverse.compositions.validity import HEADLINE, validity
 from matinverse.errors import InputError
 from matinverse.nn import gradient_penalty
 from matinverse.train import Trainer
+from matinverse.train.gan import GanTrainer
 
 
 def sample_quality(generator: CompositionGenerator, known: set[str], n: int, seed: int) -> dict:
@@ -64,7 +65,7 @@ def train_gan(
 
     def step(rng, gen):
         z = torch.randn(batch, latent_dim, generator=gen)
-        if (trainer.global_step + 1) % (n_critic + 1):
+        if trainer.critic_turn():
             real = one_hot(data[torch.from_numpy(rng.integers(0, len(data), batch))])
             with torch.no_grad():
                 fake = relaxed_one_hot(generator(z))
@@ -73,17 +74,7 @@ def train_gan(
         return {"generator": -critic(relaxed_one_hot(generator(z))).mean()}
 
     known = known if known is not None else set(decode(states))
-    trainer = Trainer(
-        {"generator": generator, "critic": critic},
-        epochs,
-        steps_per_epoch,
-        lr,
-        seed=seed,
-        checkpoint=checkpoint,
-        groups={"critic": ("critic",), "generator": ("generator",)},
-        betas=(0.5, 0.9),
-        final_lr_ratio=0.1,
-    )
+    trainer = GanTrainer(generator, critic, epochs, steps_per_epoch, lr, n_critic, seed, checkpoint)
     history = trainer.fit(
         step,
         lambda: sample_quality(generator, known, monitor_samples, seed + len(trainer.history)),

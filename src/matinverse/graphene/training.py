@@ -15,7 +15,7 @@ from matinverse.graphene.lattice import N_STATES
 from matinverse.graphene.models import SheetCritic, SheetGenerator
 from matinverse.graphene.oracle import HueckelOracle, energy_density
 from matinverse.nn import gradient_penalty
-from matinverse.train import Trainer
+from matinverse.train.gan import GanTrainer
 
 
 def one_hot_sheets(states: torch.Tensor) -> torch.Tensor:
@@ -93,7 +93,7 @@ def train_sheet_gan(
     def step(rng, gen):
         rows = torch.from_numpy(rng.integers(0, len(sheets), batch))
         noise = generator.noise(batch, 1, gen)
-        if (trainer.global_step + 1) % (n_critic + 1):
+        if trainer.critic_turn():
             real = one_hot_sheets(sheets[rows])
             with torch.no_grad():
                 fake = torch.softmax(generator(noise, density[rows]), 1)
@@ -105,14 +105,15 @@ def train_sheet_gan(
         fake = torch.softmax(generator(noise, density[rows]), 1)
         return {"generator": -critic(fake, label[rows])[0].mean()}
 
-    trainer = Trainer(
-        {"generator": generator, "critic": critic},
+    trainer = GanTrainer(
+        generator,
+        critic,
         epochs,
         steps_per_epoch,
         lr,
-        seed=seed,
-        checkpoint=checkpoint,
-        groups={"critic": ("critic",), "generator": ("generator",)},
+        n_critic,
+        seed,
+        checkpoint,
         betas=(0.0, 0.9),
         final_lr_ratio=1.0,
     )
