@@ -16,19 +16,24 @@ from matinverse.graphene.lattice import (
 from matinverse.graphene.oracle import AseOracle, HueckelOracle, energy_density
 
 
-def reference_energy(sheet: np.ndarray, e_ref: float | None = None) -> tuple[float, float]:
-    """(E_pi, E) of one sheet, the slow way: bonds from ASE's neighbour list on the exported
-    atoms (cutoff between the 1.42 and 2.46 angstrom neighbour shells), a dense Hamiltonian
-    and explicit filling."""
+def reference_levels(sheet: np.ndarray):
+    """Ascending levels of the dense Hueckel Hamiltonian of one sheet, the slow way: bonds
+    from ASE's neighbour list on the exported atoms (cutoff between the 1.42 and 2.46
+    angstrom neighbour shells); and the neighbour list's first indices."""
     from ase.neighborlist import neighbor_list
 
     atoms = sheet_to_atoms(sheet)
-    n = len(atoms)
     first, second = neighbor_list("ij", atoms, 1.8)
-    h = np.zeros((n, n))
+    h = np.zeros((len(atoms), len(atoms)))
     for i, j in zip(first, second, strict=True):
         h[i, j] += -2.7
-    levels = np.sort(np.linalg.eigvalsh(h))
+    return np.sort(np.linalg.eigvalsh(h)), first
+
+
+def reference_energy(sheet: np.ndarray, e_ref: float | None = None) -> tuple[float, float]:
+    """(E_pi, E) of one sheet from :func:`reference_levels` by explicit filling."""
+    levels, first = reference_levels(sheet)
+    n = len(levels)
     e_pi, electrons = 0.0, n
     for level in levels:
         if electrons <= 0:
@@ -125,3 +130,24 @@ def test_any_ase_calculator_can_be_the_oracle():
 def test_bad_sheets_are_refused(states, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         check_states(states)
+
+
+def test_analysis_counts_holes_coordination_and_levels():
+    from matinverse.graphene.analysis import hole_sizes, hueckel_levels, undercoordinated_fraction
+
+    sheets = np.zeros((3, 6, 6), np.uint8)
+    sheets[1, 2, 2] = 3  # one divacancy: a hole of 2 atoms
+    sheets[2, 0, 0] = 1  # a single vacancy (B) ...
+    sheets[2, 3, 3] = 2  # ... and another (A) far from it
+    sizes = hole_sizes(sheets)
+    assert [sorted(s.tolist()) for s in sizes] == [[], [2], [1, 1]]
+    under = undercoordinated_fraction(sheets)
+    np.testing.assert_allclose(under, [0, 4 / 70, 6 / 70])
+    # levels: N_C of them, symmetric about 0 (bipartite), filling them gives E_pi
+    levels = hueckel_levels(sheets[2])
+    assert len(levels) == 70 and np.allclose(levels, -levels[::-1])
+    pi = HueckelOracle().pi_energies(sheets[2:])[0]
+    occupied = np.clip(70 - 2 * np.arange(70), 0, 2)
+    assert (occupied * levels).sum() == pytest.approx(pi, abs=1e-8)
+    # the same levels as the full Hamiltonian of the slow reference
+    np.testing.assert_allclose(levels, reference_levels(sheets[2])[0], atol=1e-9)
