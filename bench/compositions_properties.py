@@ -76,6 +76,8 @@ REQUESTS = {
 
 def model_name(path: Path, model) -> str:
     kind = model.config["architecture"] if hasattr(model, "config") else "boosting"
+    if getattr(model, "config", {}).get("two_part"):
+        kind += ", two-part"
     return f"{kind} ({path.name})"
 
 
