@@ -330,6 +330,32 @@ def train_property_command(
 
 
 @app.command()
+def calibrate(
+    model: Path = typer.Argument(..., help="Property model file (.pt or .skops) to recalibrate."),
+    data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
+    table: Path = typer.Option(None, "--table", help="The formula,target CSV it was trained on."),
+):
+    """Refit a property model's standard-deviation factor on its validation split (as
+    training does at its end) and rewrite the file in place, the old factor kept in its
+    metadata."""
+    from matinverse.compositions.prediction import load_property_model, model_property
+    from matinverse.compositions.property_training import calibrate as refit
+    from matinverse.compositions.property_training import load_property_splits
+
+    net = load_property_model(model)
+    splits, _ = load_property_splits(model_property(net), data_dir, table)
+    old = net.std_scale
+    factor = refit(net, splits["val"])
+    metadata = dict(net.metadata or {})
+    metadata.setdefault("calibrations", []).append(
+        {"old_std_scale": old, "std_scale": factor, "command": command_line()}
+    )
+    metadata["std_scale"] = factor
+    net.save(model, metadata)
+    typer.echo(f"{model}: std factor {old:.3f} -> {factor:.3f}")
+
+
+@app.command()
 def predict(
     file: Path = typer.Argument(..., help="CSV with a 'formula' column."),
     property: str = typer.Option(..., "--property", help=PROPERTY_HELP),

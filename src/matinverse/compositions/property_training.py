@@ -112,11 +112,12 @@ def evaluate_property_model(model, data: PropertyData) -> dict:
 
 def calibrate(model, data: PropertyData) -> float:
     """Set ``model.std_scale`` (an ensemble or a boosting model) to the Laplace factor of
-    its errors on ``data`` (validation), leaving out the rows predicted exactly right at a
-    bound (a metal's band gap predicted 0: no error to scale); returns the factor."""
+    its errors on ``data`` (validation), on the rows it predicts off the bound 0 (a band gap
+    predicted 0 is a call of metal, whose error the deviation of a value does not describe);
+    returns the factor."""
     model.std_scale = 1.0
     mean, std = model.predict(data.fractions)
-    informative = (mean != 0) | (data.target != 0)
+    informative = mean != 0
     model.std_scale = laplace_std_factor(
         mean[informative], std[informative], data.target[informative]
     )
