@@ -4,21 +4,17 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from matinverse.graphene.lattice import bonds, carbon_sites, check_states
+from matinverse.graphene.lattice import bond_matrices, bonds, carbon_sites, check_states
 from matinverse.graphene.oracle import HOPPING
 
 
 def coordination(states: np.ndarray) -> np.ndarray:
-    """(N, nx, ny) states -> (N, 2 nx ny) number of carbon neighbours of every site (of
-    carbons and vacancies alike)."""
-    states = check_states(states)
-    _, nx, ny = states.shape
-    carbon = carbon_sites(states)
-    pairs = bonds(nx, ny)
-    count = np.zeros(carbon.shape, np.int64)
-    for i in range(len(carbon)):
-        np.add.at(count[i], pairs[:, 0], carbon[i, pairs[:, 1]])
-        np.add.at(count[i], pairs[:, 1], carbon[i, pairs[:, 0]])
+    """(N, nx, ny) states -> (N, 2 nx ny) number of carbon neighbours of every carbon (0 at
+    vacant sites), sites numbered as in :mod:`matinverse.graphene.lattice`."""
+    block = bond_matrices(check_states(states))
+    count = np.empty((len(block), 2 * block.shape[1]))
+    count[:, 0::2] = block.sum(2)  # A of each cell: its row
+    count[:, 1::2] = block.sum(1)  # B of each cell: its column
     return count
 
 
@@ -61,13 +57,7 @@ def hueckel_levels(sheet: np.ndarray) -> np.ndarray:
     """(N_C,) ascending Hueckel levels (eV) of one sheet: +-|t| times the singular values
     of its A-B bond matrix, and zeros for the rest."""
     sheet = check_states(sheet)
-    _, nx, ny = sheet.shape
-    carbon = carbon_sites(sheet)[0]
-    pairs = bonds(nx, ny)
-    on = carbon[pairs[:, 0]] & carbon[pairs[:, 1]]
-    block = np.zeros((nx * ny, nx * ny))
-    np.add.at(block, (pairs[:, 0] // 2, pairs[:, 1] // 2), on)
-    singular = np.linalg.svd(block, compute_uv=False)
+    singular = np.linalg.svd(bond_matrices(sheet)[0], compute_uv=False)
     nonzero = singular[singular > 1e-9]
-    zeros = np.zeros(int(carbon.sum()) - 2 * len(nonzero))
+    zeros = np.zeros(int(carbon_sites(sheet).sum()) - 2 * len(nonzero))
     return np.sort(np.concatenate([HOPPING * nonzero, -HOPPING * nonzero, zeros]))

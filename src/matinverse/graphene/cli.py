@@ -50,7 +50,6 @@ def energy(
 ):
     """Energies of sheets by the built-in Hueckel + dangling-bond oracle: eV relative to
     pristine graphene, and the energy density in eV per square angstrom."""
-    import numpy as np
 
     from matinverse.graphene.atoms import export_format, write_sheets
     from matinverse.graphene.lattice import carbon_sites, check_states
@@ -64,13 +63,8 @@ def energy(
     _, nx, ny = states.shape
     if export is not None:
         export_format(export, len(states))
-    oracle = HueckelOracle()
-    energies = np.empty(len(states))
     with progress_bar("oracle") as progress:
-        for start in range(0, len(states), oracle.batch):
-            chunk = states[start : start + oracle.batch]
-            energies[start : start + len(chunk)] = oracle.energies(chunk)
-            progress(start + len(chunk), len(states))
+        energies = HueckelOracle().energies(states, progress)
     density = energy_density(energies, nx, ny)
     carbons = carbon_sites(states).sum(1)
     lines = ["sheet,carbons,energy_eV,density_eV_per_A2"] + [
@@ -166,13 +160,8 @@ def generate(
         )
     sheets = generator.sample(np.full(n, density), scale, seed)
     _, nx, ny = sheets.shape
-    oracle = HueckelOracle()
-    energies = np.empty(n)
     with progress_bar("oracle") as progress:
-        for start in range(0, n, oracle.batch):
-            chunk = sheets[start : start + oracle.batch]
-            energies[start : start + len(chunk)] = oracle.energies(chunk)
-            progress(start + len(chunk), n)
+        energies = HueckelOracle().energies(sheets, progress)
     achieved = energy_density(energies, nx, ny)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "sheets.npy") as tmp:

@@ -38,6 +38,29 @@ def carbon_sites(states: np.ndarray) -> np.ndarray:
     return OCCUPANCY[states].reshape(len(states), -1)
 
 
+def carbon_bonds(states: np.ndarray) -> np.ndarray:
+    """(N, nx, ny) states -> (N, 3 nx ny) bool: which bonds of :func:`bonds` join two
+    carbons."""
+    _, nx, ny = states.shape
+    pairs = bonds(nx, ny)
+    carbon = carbon_sites(states)
+    return carbon[:, pairs[:, 0]] & carbon[:, pairs[:, 1]]
+
+
+def bond_matrices(states: np.ndarray) -> np.ndarray:
+    """(N, nx, ny) states -> (N, nx ny, nx ny) float: entry (i, j) counts the bonds between
+    carbons A of cell i and B of cell j (2 or 3 only for a bond to a periodic image in a
+    sheet 1 or 2 cells wide). Row sums are the A atoms' carbon neighbours, column sums the
+    B atoms'."""
+    _, nx, ny = states.shape
+    pairs = bonds(nx, ny)
+    on = carbon_bonds(states)
+    block = np.zeros((len(states), nx * ny, nx * ny))
+    rows = np.arange(len(states))[:, None]
+    np.add.at(block, (rows, pairs[:, 0] // 2, pairs[:, 1] // 2), on)
+    return block
+
+
 def bonds(nx: int, ny: int) -> np.ndarray:
     """(3 nx ny, 2) site pairs (A, B) of the periodic supercell's bonds (a pair may repeat
     when nx or ny is 1: the bond to a periodic image)."""

@@ -14,7 +14,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from matinverse.graphene.lattice import bonds, carbon_sites, check_states, sheet_area
+from matinverse.graphene.lattice import (
+    bond_matrices,
+    carbon_bonds,
+    carbon_sites,
+    check_states,
+    sheet_area,
+)
 
 HOPPING = -2.7  # eV, between bonded carbons
 DANGLING_BOND = 1.5  # eV per missing carbon neighbour of a carbon
@@ -35,8 +41,11 @@ class HueckelOracle:
         self.batch = batch
         self._reference: dict[tuple[int, int], float] = {}
 
-    def pi_energies(self, states: np.ndarray) -> np.ndarray:
-        """(N, nx, ny) states -> (N,) Hueckel pi energies in eV.
+    def pi_energies(
+        self, states: np.ndarray, progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
+        """(N, nx, ny) states -> (N,) Hueckel pi energies in eV; progress(done, N) after
+        every batch.
 
         The lattice is bipartite (bonds join A and B only), so the levels are +-t s_k for
         the singular values s_k of the A-B bond matrix, plus zero levels. N_C electrons
@@ -46,18 +55,13 @@ class HueckelOracle:
         of the (nx ny) x (nx ny) bond matrix costs an eighth of diagonalising the full
         Hamiltonian."""
         states = check_states(states)
-        n, nx, ny = states.shape
-        pairs = bonds(nx, ny)
-        cells = nx * ny
-        out = np.empty(n)
-        for start in range(0, n, self.batch):
-            carbon = carbon_sites(states[start : start + self.batch])
-            on = carbon[:, pairs[:, 0]] & carbon[:, pairs[:, 1]]
-            block = np.zeros((len(carbon), cells, cells))
-            rows = np.arange(len(carbon))[:, None]
-            np.add.at(block, (rows, pairs[:, 0] // 2, pairs[:, 1] // 2), on)
+        out = np.empty(len(states))
+        for start in range(0, len(states), self.batch):
+            block = bond_matrices(states[start : start + self.batch])
             singular = np.linalg.svd(block, compute_uv=False)
-            out[start : start + len(carbon)] = 2 * HOPPING * singular.sum(1)
+            out[start : start + len(block)] = 2 * HOPPING * singular.sum(1)
+            if progress is not None:
+                progress(start + len(block), len(states))
         return out
 
     def reference_energy(self, nx: int, ny: int) -> float:
@@ -67,18 +71,20 @@ class HueckelOracle:
             self._reference[(nx, ny)] = float(self.pi_energies(pristine)[0]) / (2 * nx * ny)
         return self._reference[(nx, ny)]
 
-    def energies(self, states: np.ndarray) -> np.ndarray:
-        """(N, nx, ny) states -> (N,) energies in eV relative to pristine graphene."""
+    def energies(
+        self, states: np.ndarray, progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
+        """(N, nx, ny) states -> (N,) energies in eV relative to pristine graphene;
+        progress(done, N) after every batch."""
         states = check_states(states)
         _, nx, ny = states.shape
-        carbon = carbon_sites(states)
-        pairs = bonds(nx, ny)
-        on = carbon[:, pairs[:, 0]] & carbon[:, pairs[:, 1]]
-        dangling = 3 * carbon.sum(1) - 2 * on.sum(1)
+        carbons = carbon_sites(states).sum(1)
+        # each carbon-carbon bond removes one dangling bond from both of its carbons
+        dangling = 3 * carbons - 2 * carbon_bonds(states).sum(1)
         return (
-            self.pi_energies(states)
+            self.pi_energies(states, progress)
             + DANGLING_BOND * dangling
-            - carbon.sum(1) * self.reference_energy(nx, ny)
+            - carbons * self.reference_energy(nx, ny)
         )
 
 

@@ -12,8 +12,9 @@ from matinverse.errors import InputError
 from matinverse.graphene.lattice import OCCUPANCY, cell_vectors, site_positions
 
 GENERATOR_VERSION = 1
-# (A present, B present) -> state, the inverse of lattice.OCCUPANCY
-_STATE = {tuple(row): state for state, row in enumerate(OCCUPANCY.tolist())}
+# state of a cell from (A present, B present), the inverse of lattice.OCCUPANCY
+_STATE_OF = np.zeros((2, 2), np.uint8)
+_STATE_OF[OCCUPANCY[:, 0].astype(int), OCCUPANCY[:, 1].astype(int)] = np.arange(len(OCCUPANCY))
 
 
 def random_sheets(
@@ -32,9 +33,6 @@ def random_sheets(
     cell = cell_vectors(nx, ny)
     positions = site_positions(nx, ny)
     images = np.array([[i, j] for i in (-1, 0, 1) for j in (-1, 0, 1)]) @ cell
-    table = np.zeros((2, 2), np.uint8)
-    for (a, b), state in _STATE.items():
-        table[int(a), int(b)] = state
     out = np.empty((n, nx, ny), np.uint8)
     for k in range(n):
         carbon = np.ones(len(positions), bool)
@@ -45,5 +43,5 @@ def random_sheets(
             distance = np.linalg.norm(delta[:, None] + images[None], axis=-1).min(1)
             carbon &= distance > r
         pairs = carbon.reshape(nx, ny, 2)
-        out[k] = table[pairs[..., 0].astype(int), pairs[..., 1].astype(int)]
+        out[k] = _STATE_OF[pairs[..., 0].astype(int), pairs[..., 1].astype(int)]
     return out
