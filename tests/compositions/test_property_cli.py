@@ -150,12 +150,13 @@ def test_train_property_on_your_own_table(run, tmp_path, own_table):
     got = [float(r["prediction"]) for r in rows(predicted)]
     # Pauling: NaCl (0.93 + 3.16) / 2 = 2.05, SiO2 (1.90 + 2 x 3.44) / 3 = 2.93
     assert got[0] < got[1]
-    # recalibrating on the same validation split finds the factor training set
+    # recalibrating on the same validation split finds the factor training set (up to the
+    # float16 rounding of the stored weights, which training fitted it before)
     factor = model.std_scale
     result = run("compositions", "calibrate", out, "--table", own_table)
     assert result.returncode == 0, result.stderr
     again = load_model(out)
-    assert again.std_scale == pytest.approx(factor, rel=1e-5)
+    assert again.std_scale == pytest.approx(factor, rel=1e-3)
     assert again.metadata["calibrations"][0]["old_std_scale"] == pytest.approx(factor)
 
 

@@ -70,6 +70,20 @@ def test_save_and_load_round_trip(tmp_path):
     assert not loaded.training
 
 
+def test_half_precision_files_are_half_the_size_and_load_as_float32(tmp_path):
+    model = Tiny(64, 64)
+    model.save(tmp_path / "full.pt")
+    model.save(tmp_path / "half.pt", half=True)
+    full, half = (tmp_path / "full.pt").stat().st_size, (tmp_path / "half.pt").stat().st_size
+    assert half < 0.6 * full
+    loaded = load_model(tmp_path / "half.pt", Tiny)
+    assert loaded.lin.weight.dtype == torch.float32
+    # the weights are the float16 roundings of the originals
+    torch.testing.assert_close(loaded.lin.weight, model.lin.weight.half().float(), rtol=0, atol=0)
+    x = torch.randn(3, 64)
+    torch.testing.assert_close(loaded(x), model(x), rtol=2e-3, atol=2e-3)
+
+
 def test_load_refuses_wrong_class_and_foreign_files(tmp_path):
     Tiny().save(tmp_path / "m.pt")
     with pytest.raises(InputError, match="expected a PeriodicConv2d"):

@@ -324,7 +324,7 @@ def train_property_command(
             **target,
         )
     metadata.update(history=history, val_mae=history[-1]["val_mae"], std_scale=net.std_scale)
-    net.save(out, metadata)
+    net.save(out, metadata, half=True)
     checkpoint.unlink(missing_ok=True)
     typer.echo(f"wrote {out}; validation MAE {metadata['val_mae']:.4f} {net.config['unit']}")
 
@@ -341,6 +341,7 @@ def calibrate(
     from matinverse.compositions.prediction import load_property_model, model_property
     from matinverse.compositions.property_training import calibrate as refit
     from matinverse.compositions.property_training import load_property_splits
+    from matinverse.compositions.regressors import PropertyEnsemble
 
     net = load_property_model(model)
     splits, _ = load_property_splits(model_property(net), data_dir, table)
@@ -351,7 +352,10 @@ def calibrate(
         {"old_std_scale": old, "std_scale": factor, "command": command_line()}
     )
     metadata["std_scale"] = factor
-    net.save(model, metadata)
+    if isinstance(net, PropertyEnsemble):
+        net.save(model, metadata, half=True)
+    else:
+        net.save(model, metadata)
     typer.echo(f"{model}: std factor {old:.3f} -> {factor:.3f}")
 
 

@@ -33,13 +33,22 @@ class SaveableModule(nn.Module):
         super().__init__()
         self.config = dict(config)
 
-    def save(self, path: str | os.PathLike, metadata: dict | None = None) -> None:
-        """Write config, weights and JSON-like ``metadata`` (metrics, data) atomically."""
+    def save(
+        self, path: str | os.PathLike, metadata: dict | None = None, half: bool = False
+    ) -> None:
+        """Write config, weights and JSON-like ``metadata`` (metrics, data) atomically;
+        ``half`` stores float32 tensors as float16 (half the file; loading casts them back,
+        so the model computes in float32 with weights rounded to 11 significant bits)."""
+
+        def stored(tensor: torch.Tensor) -> torch.Tensor:
+            tensor = tensor.detach().cpu()
+            return tensor.half() if half and tensor.dtype == torch.float32 else tensor
+
         payload = {
             "format": FORMAT,
             "class": _name(type(self)),
             "config": self.config,
-            "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()},
+            "state_dict": {k: stored(v) for k, v in self.state_dict().items()},
             "metadata": metadata or {},
         }
         with atomic_path(path) as tmp:
