@@ -57,6 +57,7 @@ def test_train_then_generate_at_two_scales(run, tmp_path):
     from ase.io import read
 
     from matinverse.graphene.dataset import generate_sheet_dataset
+    from matinverse.nn import load_model
 
     generate_sheet_dataset(tmp_path / "d", 64, seed=0, chunk_size=32, nx=6, ny=8)
     model = tmp_path / "g.pt"
@@ -65,10 +66,17 @@ def test_train_then_generate_at_two_scales(run, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "oracle check" in result.stdout and model.exists()
     assert not model.with_name("g.pt.checkpoint").exists()
+    result = run("graphene", "calibrate", model, "--data", tmp_path / "d", "--n", 130)
+    assert result.returncode == 0 and "KS" in result.stdout, result.stderr
+    calibrated = load_model(model)
+    assert calibrated.config["calibration"] is not None
+    assert len(calibrated.metadata["calibrations"]) == 1 and calibrated.metadata["history"]
+    result = run("graphene", "calibrate", tmp_path / "none.pt", "--data", tmp_path / "d")
+    assert result.returncode == 2 and "not found" in result.stderr
     for scale in (1, 2):
         out = tmp_path / f"k{scale}"
         args = ["--density", 0.1, "--n", 6, "--scale", scale, "--out", out, "--model", model]
-        result = run("graphene", "generate", *args, "--export", 2)
+        result = run("graphene", "generate", *args, "--export", 2, "--candidates", 3)
         assert result.returncode == 0, result.stderr
         sheets = np.load(out / "sheets.npy")
         assert sheets.shape == (6, 6 * scale, 8 * scale) and sheets.max() <= 3

@@ -61,3 +61,57 @@ def test_gan_trains_resumes_and_reports_oracle_quality(tmp_path):
     odd.sheets = odd.sheets[:, :5]
     with pytest.raises(InputError, match="even sides"):
         train_sheet_gan(odd, **{**options, "checkpoint": None})
+
+
+def test_calibration_inverts_the_mean_response(monkeypatch, tmp_path):
+    """A generator whose sheets come out at 2 c + 0.01 (+ noise) for condition c: the
+    calibrated condition of request r is (r - 0.01) / 2, and the file keeps the knots."""
+    import matinverse.graphene.training as training
+
+    def response(generator, conditions, seed, scale=1):
+        assert generator.config["calibration"] is None  # fitted on the raw generator
+        noise = np.random.default_rng(seed).normal(0, 0.002, len(conditions))
+        return {}, 2 * conditions + 0.01 + noise
+
+    monkeypatch.setattr(training, "request_quality", response)
+    data = np.random.default_rng(0).uniform(0.0, 0.1, 5000)
+    generator = SheetGenerator(noise_channels=3, width=8, blocks=2, density_range=(0, 0.1))
+    knots = training.calibrate_requests(generator.with_calibration([[0, 1], [0, 1]]), data)
+    requests, conditions = np.array(knots)
+    assert np.all(np.diff(requests) > 0) and np.all(np.diff(conditions) > 0)
+    calibrated = generator.with_calibration(knots)
+    r = np.linspace(0.03, 0.19, 9)
+    np.testing.assert_allclose(calibrated.condition(r), (r - 0.01) / 2, atol=1.5e-3)
+    np.testing.assert_allclose(generator.condition(r), r)  # no calibration: the request
+    # requests beyond what the generator reaches get the data's extreme condition
+    assert calibrated.condition([0.0])[0] == conditions[0] == pytest.approx(0, abs=2e-3)
+    # sampling feeds the condition: the same sheets as the raw generator at that condition
+    torch.manual_seed(0)
+    np.testing.assert_array_equal(
+        calibrated.sample(r, seed=3), generator.sample(calibrated.condition(r), seed=3)
+    )
+    calibrated.save(tmp_path / "g.pt")
+    from matinverse.nn import load_model
+
+    assert load_model(tmp_path / "g.pt").config["calibration"] == knots
+    with pytest.raises(InputError, match="at least 130"):
+        training.calibrate_requests(generator, data, n=100)
+
+
+def test_design_keeps_the_candidate_nearest_the_request():
+    from matinverse.graphene.design import design_sheets
+    from matinverse.graphene.oracle import HueckelOracle, energy_density
+
+    torch.manual_seed(0)
+    generator = SheetGenerator(noise_channels=3, width=8, blocks=2, latent_shape=(3, 4))
+    requests = np.array([0.02, 0.08, 0.15])
+    designs = design_sheets(generator, requests, scale=1, candidates=5, seed=1)
+    assert designs.sheets.shape == (3, 6, 8) and designs.candidate_density.shape == (3, 5)
+    error = np.abs(designs.candidate_density - requests[:, None])
+    np.testing.assert_allclose(np.abs(designs.density - requests), error.min(1))
+    # the reported energies are the oracle's for the returned sheets
+    energy = HueckelOracle().energies(designs.sheets)
+    np.testing.assert_allclose(designs.energy, energy)
+    np.testing.assert_allclose(designs.density, energy_density(energy, 6, 8))
+    with pytest.raises(InputError, match="candidates"):
+        design_sheets(generator, requests, candidates=0)

@@ -42,7 +42,10 @@ class SheetGenerator(SaveableModule):
     -> (B, 4, 2h, 2w) state logits; the training size comes from a ``latent_shape`` block
     (7 x 8 -> 14 x 16) and a K-times larger block gives a K-times larger sheet.
     ``density_range``: the training data's (min, max) density, the range requests may
-    take."""
+    take. ``calibration``: optional knots ``[requests, conditions]`` (two increasing lists,
+    eV per square angstrom, from :func:`matinverse.graphene.training.calibrate_requests`);
+    :meth:`sample` then feeds each request's condition, so that the oracle's mean density
+    of the sheets matches the request."""
 
     def __init__(
         self,
@@ -53,6 +56,7 @@ class SheetGenerator(SaveableModule):
         density_mean: float = 0.0,
         density_scale: float = 1.0,
         density_range: tuple[float, float] = (0.0, 1.0),
+        calibration: list[list[float]] | None = None,
     ):
         super().__init__(
             noise_channels=noise_channels,
@@ -62,6 +66,7 @@ class SheetGenerator(SaveableModule):
             density_mean=density_mean,
             density_scale=density_scale,
             density_range=list(density_range),
+            calibration=calibration,
         )
         self.stem = PeriodicConv2d(noise_channels + 1, width, 3)
         self.low = ResidualBlock(width)
@@ -89,17 +94,33 @@ class SheetGenerator(SaveableModule):
         h, w = self.config["latent_shape"]
         return torch.randn(n, self.config["noise_channels"], scale * h, scale * w, generator=gen)
 
+    def with_calibration(self, calibration: list[list[float]] | None) -> "SheetGenerator":
+        """A copy with the same weights and the given calibration knots (None: none)."""
+        copy = SheetGenerator(**{**self.config, "calibration": calibration})
+        copy.load_state_dict(self.state_dict())
+        return copy.eval()
+
+    def condition(self, density: np.ndarray) -> np.ndarray:
+        """The label to feed for requested densities (n,): the calibrated condition, or
+        the request itself without calibration."""
+        density = np.asarray(density, np.float64)
+        if self.config["calibration"] is None:
+            return density
+        requests, conditions = self.config["calibration"]
+        return np.interp(density, requests, conditions)
+
     @torch.no_grad()
     def sample(
         self, density: np.ndarray, scale: int = 1, seed: int = 0, batch: int = 256
     ) -> np.ndarray:
         """Sheets for requested densities (n,) eV per square angstrom: (n, 2 scale h,
-        2 scale w) uint8 states, the most probable state of every cell."""
+        2 scale w) uint8 states, the most probable state of every cell (requests pass
+        through :meth:`condition`)."""
         if scale < 1:
             raise InputError(f"scale must be at least 1, got {scale}")
         self.eval()
         gen = torch.Generator().manual_seed(seed)
-        density = torch.as_tensor(np.asarray(density, np.float32))
+        density = torch.as_tensor(self.condition(density), dtype=torch.float32)
         parts = []
         for start in range(0, len(density), batch):
             chunk = density[start : start + batch]
