@@ -30,6 +30,12 @@ class SheetDesigns:
     candidate_density: np.ndarray
 
 
+def nearest_candidate(candidate_density: np.ndarray, density: np.ndarray) -> np.ndarray:
+    """(n,) index of the candidate nearest each request: ``candidate_density`` (n, M) and
+    requests ``density`` (n,), eV per square angstrom."""
+    return np.abs(candidate_density - density[:, None]).argmin(1)
+
+
 def design_sheets(
     generator: SheetGenerator,
     density: np.ndarray,
@@ -48,6 +54,6 @@ def design_sheets(
     _, nx, ny = sheets.shape
     energies = HueckelOracle().energies(sheets, progress)
     achieved = energy_density(energies, nx, ny).reshape(n, candidates)
-    best = np.abs(achieved - density[:, None]).argmin(1)
+    best = nearest_candidate(achieved, density)
     chosen = np.arange(n) * candidates + best
     return SheetDesigns(sheets[chosen], energies[chosen], achieved[np.arange(n), best], achieved)

@@ -63,7 +63,8 @@ def calibrate_requests(
     conditions = np.random.default_rng(seed).choice(density, n)
     _, achieved = request_quality(generator.with_calibration(None), conditions, seed)
     grid = np.unique(np.quantile(density, np.linspace(0, 1, knots)))
-    mean = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(conditions, achieved).predict(grid)
+    fit = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(conditions, achieved)
+    mean = fit.predict(grid)
     # strictly increasing requests for np.interp: drop the flat steps of the fit
     keep = np.concatenate([[True], np.diff(mean) > 1e-9])
     return [mean[keep].tolist(), grid[keep].tolist()]
