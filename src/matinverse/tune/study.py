@@ -92,6 +92,13 @@ class _AdvisoryLock:
             self._connection.close()
             self._connection = None
 
+    def __enter__(self) -> "_AdvisoryLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
 
 @dataclass
 class StudyStorage:
@@ -136,7 +143,8 @@ def open_storage(spec: str) -> StudyStorage:
     shown = url.render_as_string(hide_password=True)
     full = url.render_as_string(hide_password=False)
     try:
-        with warnings.catch_warnings():
+        # workers starting together on a new database would race to create the tables
+        with _AdvisoryLock(full, "tables"), warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             storage = optuna.storages.RDBStorage(
                 full,
