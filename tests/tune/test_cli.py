@@ -44,4 +44,4 @@ def test_help_names_the_grid_sizes(monkeypatch, capsys):
     status, out, _ = tune(monkeypatch, capsys, "--help")
     text = " ".join(out.replace("│", " ").split())  # rich wraps the help in a box
     assert status == 0
-    assert "porous predictor 8 points" in text and "postgresql://" in text
+    assert "porous predictor 8, compositions attention 8" in text and "postgresql://" in text

@@ -1,7 +1,7 @@
 """``matinverse tune PROBLEM MODEL``: hyperparameter and architecture search with Optuna.
 
-Optuna and the problems' libraries are imported inside the command, so that other
-sub-commands of ``matinverse`` do not pay for them at start-up.
+The problems' libraries are imported inside the command, so that other sub-commands of
+``matinverse`` do not pay for them at start-up.
 """
 
 import json
@@ -12,11 +12,13 @@ import typer
 from matinverse.errors import InputError
 from matinverse.io.atomic import atomic_path
 from matinverse.progress import progress_bar
+from matinverse.tune.spaces import TUNABLES
 
 MODELS_HELP = "porous predictor | compositions attention | compositions elemnet | strain surrogate"
 SAMPLER_HELP = (
-    "tpe (default), random, or grid: each model's small fixed grid (porous predictor 8 "
-    "points, compositions attention 8, elemnet 4, strain surrogate 8), run once at most."
+    "tpe (default), random, or grid: each model's small fixed grid, run once at most ("
+    + ", ".join(f"{p} {m} {t.grid_size}" for (p, m), t in TUNABLES.items())
+    + " points)."
 )
 STORAGE_HELP = (
     "A journal file that local processes share (default: STUDY.journal), or "

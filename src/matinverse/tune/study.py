@@ -25,6 +25,7 @@ error prunes the trial.
 import fcntl
 import math
 import os
+import re
 import socket
 import time
 import warnings
@@ -130,16 +131,17 @@ def open_storage(spec: str) -> StudyStorage:
             "SQLite is not safe for parallel workers: use a journal file (the default) or "
             "a postgresql:// URL"
         )
+    shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", spec)  # no password in messages
     if scheme not in POSTGRES_SCHEMES:
-        raise InputError(f"--storage must be a journal file or a postgresql:// URL, got {spec}")
+        raise InputError(f"--storage must be a journal file or a postgresql:// URL, got {shown}")
     try:
         url = sqlalchemy.engine.make_url(spec)
     except (sqlalchemy.exc.ArgumentError, ValueError) as err:
-        raise InputError(f"malformed storage URL {spec!r}: {err}") from None
+        raise InputError(f"malformed storage URL {shown!r}: {err}") from None
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
     if not url.database:
-        raise InputError(f"storage URL {spec!r} names no database")
+        raise InputError(f"storage URL {shown!r} names no database")
     shown = url.render_as_string(hide_password=True)
     full = url.render_as_string(hide_password=False)
     try:
