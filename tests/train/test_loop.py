@@ -33,6 +33,23 @@ def test_training_lowers_the_loss_and_reports_each_epoch():
     assert seen[-1] == (200, 200)
 
 
+def test_on_epoch_sees_each_checkpointed_record_and_can_stop_training(tmp_path):
+    model, step = _problem()
+    seen = []
+
+    def stop_after_two(record):
+        seen.append(dict(record))
+        if record["epoch"] == 2:
+            raise StopIteration("enough")
+
+    trainer = Trainer({"m": model}, 4, 10, lr=0.05, checkpoint=tmp_path / "c.ckpt")
+    with pytest.raises(StopIteration):
+        trainer.fit(step, evaluate=lambda: {"val": 1.0}, on_epoch=stop_after_two)
+    assert [r["epoch"] for r in seen] == [1, 2] and seen[0]["val"] == 1.0
+    state = torch.load(tmp_path / "c.ckpt", weights_only=True)
+    assert state["epochs_done"] == 2
+
+
 def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     model, step = _problem()
     Trainer({"m": model}, 3, 20, lr=0.05, checkpoint=tmp_path / "full.ckpt").fit(step)

@@ -143,14 +143,15 @@ def train_property_model(
     unit: str | None = None,
     nonnegative: bool | None = None,
     two_part: bool = False,
+    on_epoch: Callable[[dict], None] | None = None,
 ) -> tuple[PropertyEnsemble, list[dict]]:
     """Train an ensemble of ``size`` networks jointly (each on the same batches, from its own
     initialisation) with the robust loss on ``device`` ("cpu", "cuda", ...), then calibrate
     its standard deviation on ``val``; the history holds the loss and the validation MAE of
     the ensemble mean per epoch. ``unit`` and ``nonnegative``: see :func:`property_spec`;
     ``two_part``: a probability of target > 0 and a value fitted on those rows (see
-    :class:`PropertyEnsemble`). Returns the ensemble (on the CPU, eval mode) and the
-    history."""
+    :class:`PropertyEnsemble`); ``on_epoch``: see :meth:`Trainer.fit`. Returns the
+    ensemble (on the CPU, eval mode) and the history."""
     unit, nonnegative = property_spec(property, unit, nonnegative)
     if len(train.target) < batch:
         raise InputError(f"need at least {batch} training rows, got {len(train.target)}")
@@ -185,7 +186,9 @@ def train_property_model(
         seed=seed,
         checkpoint=checkpoint,
     )
-    history = trainer.fit(step, lambda: {"val_mae": mean_absolute_error(model, val)}, progress)
+    history = trainer.fit(
+        step, lambda: {"val_mae": mean_absolute_error(model, val)}, progress, on_epoch
+    )
     calibrate(model.cpu().eval(), val)
     return model, history
 

@@ -18,7 +18,7 @@ from matinverse.io.arrays import load_npy
 from matinverse.io.atomic import atomic_path
 from matinverse.nn import load_model
 from matinverse.parallel.executor import make_executor
-from matinverse.porous.dataset import generate_dataset, load_dataset
+from matinverse.porous.dataset import generate_dataset, load_complete_dataset, load_dataset
 from matinverse.porous.design import STAGES, DesignSettings, PorousDesigner, default_weights
 from matinverse.porous.models import IsothermPredictor
 from matinverse.porous.plot import plot_design, plot_grids_and_isotherms
@@ -174,13 +174,6 @@ def _load_isotherms(path: Path, n: int) -> Isotherms:
     return Isotherms(rh, ads, des)
 
 
-def _load_complete_dataset(path: Path):
-    data = load_dataset(path)
-    if len(data.grids) == 0:
-        raise InputError(f"dataset {path} has no complete chunk yet")
-    return data
-
-
 @app.command("train-predictor")
 def train_predictor_command(
     dataset_dir: Path = typer.Argument(..., help="Dataset folder from 'porous dataset'."),
@@ -201,7 +194,7 @@ def train_predictor_command(
         raise InputError(
             f"--dilations must be comma-separated integers, got {dilations!r}"
         ) from None
-    data = _load_complete_dataset(dataset_dir)
+    data = load_complete_dataset(dataset_dir)
     with progress_bar("training predictor") as progress:
         model, report = train_predictor(
             data,
@@ -229,8 +222,8 @@ def evaluate_predictor_command(
 ):
     """Held-out accuracy of the predictor (MAE of theta over the 41 points) per family."""
     model = load_model(predictor or default_weights()[0], IsothermPredictor)
-    data = _load_complete_dataset(dataset_dir)
-    report = evaluate_predictor(model, data, _load_complete_dataset(exclude) if exclude else None)
+    data = load_complete_dataset(dataset_dir)
+    report = evaluate_predictor(model, data, load_complete_dataset(exclude) if exclude else None)
     typer.echo(
         f"{report['samples']} held-out grids; MAE per grid: median {report['median']:.4f}, "
         f"90th percentile {report['p90']:.4f}"
@@ -258,7 +251,7 @@ def train_generator_command(
     predictor. Interrupted runs resume from OUT.checkpoint."""
     checkpoint = model_checkpoint(out)
     model = load_model(predictor, IsothermPredictor)
-    data = _load_complete_dataset(dataset_dir)
+    data = load_complete_dataset(dataset_dir)
     if data.grids.shape[-1] % 4:
         raise InputError(
             f"the generator needs a grid side divisible by 4, got {data.grids.shape[-1]}"

@@ -186,3 +186,11 @@ def load_dataset(path) -> Dataset:
         family_names=tuple(attrs["family_names"]),
         attrs=attrs,
     )
+
+
+def load_complete_dataset(path) -> Dataset:
+    """``load_dataset``, refusing a dataset that has no complete chunk yet."""
+    data = load_dataset(path)
+    if len(data.grids) == 0:
+        raise InputError(f"dataset {path} has no complete chunk yet")
+    return data

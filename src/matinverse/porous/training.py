@@ -123,9 +123,11 @@ def train_predictor(
     seed: int = 0,
     checkpoint=None,
     progress=None,
+    on_epoch=None,
 ) -> tuple[IsothermPredictor, dict]:
     """Fit a predictor to ``data``; returns it (eval mode) and a report with the split
-    sizes, the history and the validation MAE per family."""
+    sizes, the history and the validation MAE per family. ``on_epoch``: see
+    :meth:`Trainer.fit` (the record holds ``val_mae``)."""
     torch.manual_seed(seed)
     split = split_by_isotherm(data.adsorption, val_fraction, seed)
     grids = torch.as_tensor(np.asarray(data.grids), dtype=torch.float32)
@@ -143,7 +145,7 @@ def train_predictor(
         return {"val_mae": float(np.abs(pred - data.adsorption[split.validation]).mean())}
 
     trainer = Trainer({"predictor": model}, epochs, steps, lr, seed=seed, checkpoint=checkpoint)
-    history = trainer.fit(step, evaluate, progress)
+    history = trainer.fit(step, evaluate, progress, on_epoch)
     val = split.validation
     report = {
         "samples": len(data.grids),

@@ -51,6 +51,8 @@ def train_surrogate_command(
     depth: int = typer.Option(3, min=1),
     epochs: int = typer.Option(60, min=1),
     steps: int = typer.Option(500, min=1, help="Steps per epoch."),
+    batch_size: int = typer.Option(256, min=1, help="Rows per batch of each member."),
+    lr: float = typer.Option(2e-3, help="Peak learning rate (cosine decay)."),
     seed: int = typer.Option(0),
     data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
 ):
@@ -70,6 +72,8 @@ def train_surrogate_command(
             depth=depth,
             epochs=epochs,
             steps_per_epoch=steps,
+            batch=batch_size,
+            lr=lr,
             seed=seed,
             checkpoint=checkpoint,
             progress=progress,

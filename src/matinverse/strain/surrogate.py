@@ -114,11 +114,12 @@ def train_surrogate(
     seed: int = 0,
     checkpoint: str | os.PathLike | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
 ) -> tuple[BandGapEnsemble, list[dict]]:
     """Train an ensemble on ``train`` (each member on its own batches of ``batch`` rows),
     then calibrate its standard deviation on the gapped rows of ``val``. The history holds
-    per epoch the loss and the validation MAE on metallic and gapped rows. Returns the model
-    (eval mode) and the history."""
+    per epoch the loss and the validation MAE on metallic and gapped rows (``on_epoch``:
+    see :meth:`Trainer.fit`). Returns the model (eval mode) and the history."""
     if len(train) < batch:
         raise InputError(f"need at least {batch} training rows, got {len(train)}")
     torch.manual_seed(seed)
@@ -155,7 +156,7 @@ def train_surrogate(
         seed=seed,
         checkpoint=checkpoint,
     )
-    history = trainer.fit(step, evaluate, progress)
+    history = trainer.fit(step, evaluate, progress, on_epoch)
     model.eval()
     model.config["std_scale"] = 1.0
     gapped = val.rows(~val.metallic) if (~val.metallic).sum() >= 2 else val

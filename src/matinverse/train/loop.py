@@ -76,10 +76,13 @@ class Trainer:
         step: Callable[[np.random.Generator, torch.Generator], torch.Tensor | dict],
         evaluate: Callable[[], dict] | None = None,
         progress: Callable[[int, int], None] | None = None,
+        on_epoch: Callable[[dict], None] | None = None,
     ) -> list[dict]:
         """Train; ``evaluate()`` (metrics dict) runs after each epoch. Returns the history:
         one dict per epoch with ``epoch``, the mean training loss of each group (``loss``
-        without groups, else the group names) and the metrics."""
+        without groups, else the group names) and the metrics. ``on_epoch(record)`` sees
+        each new history record once the epoch is checkpointed; an exception it raises
+        (e.g. ``optuna.TrialPruned``) stops training and propagates."""
         start = self._resume()
         total = self.epochs * self.steps_per_epoch
         for epoch in range(start, self.epochs):
@@ -113,6 +116,8 @@ class Trainer:
                     record.update(evaluate())
             self.history.append(record)
             self._save(epoch + 1)
+            if on_epoch is not None:
+                on_epoch(record)
         return self.history
 
     def _save(self, epochs_done: int) -> None:

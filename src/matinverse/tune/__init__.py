@@ -1,0 +1,32 @@
+"""Hyperparameter and architecture search over the project's models (Optuna).
+
+:mod:`~matinverse.tune.spaces` says what is searched for each (problem, model);
+:mod:`~matinverse.tune.study` runs a resumable study from any number of workers.
+"""
+
+from matinverse.tune.spaces import TUNABLES, Param, Tunable, get_tunable
+from matinverse.tune.study import (
+    SAMPLERS,
+    StudyResult,
+    TuneStudy,
+    best_configuration,
+    make_objective,
+    open_storage,
+    open_study,
+    run_study,
+)
+
+__all__ = [
+    "SAMPLERS",
+    "TUNABLES",
+    "Param",
+    "StudyResult",
+    "TuneStudy",
+    "Tunable",
+    "best_configuration",
+    "get_tunable",
+    "make_objective",
+    "open_storage",
+    "open_study",
+    "run_study",
+]
