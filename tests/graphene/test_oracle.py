@@ -151,3 +151,19 @@ def test_analysis_counts_holes_coordination_and_levels():
     assert (occupied * levels).sum() == pytest.approx(pi, abs=1e-8)
     # the same levels as the full Hamiltonian of the slow reference
     np.testing.assert_allclose(levels, reference_levels(sheets[2])[0], atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (2, 3), (7, 8)])
+def test_coordination_counts_the_bond_matrix(shape):
+    """Carbon neighbours per site = the bond matrix's row (A) and column (B) sums, also for
+    sheets 1 or 2 cells wide, where a bond to a periodic image repeats."""
+    from matinverse.graphene.analysis import coordination
+    from matinverse.graphene.lattice import bond_matrices, carbon_sites
+
+    sheets = np.random.default_rng(0).integers(0, 4, (5, *shape)).astype(np.uint8)
+    block = bond_matrices(sheets)
+    count = coordination(sheets)
+    np.testing.assert_array_equal(count[:, 0::2], block.sum(2))
+    np.testing.assert_array_equal(count[:, 1::2], block.sum(1))
+    assert np.all(count[~carbon_sites(sheets)] == 0)
+    assert np.all(coordination(np.zeros((1, 4, 4), np.uint8)) == 3)

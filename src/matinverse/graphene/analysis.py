@@ -4,18 +4,28 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from matinverse.graphene.lattice import bond_matrices, bonds, carbon_sites, check_states
+from matinverse.graphene.lattice import (
+    bond_matrices,
+    bonds,
+    carbon_bonds,
+    carbon_sites,
+    check_states,
+)
 from matinverse.graphene.oracle import HOPPING
 
 
 def coordination(states: np.ndarray) -> np.ndarray:
     """(N, nx, ny) states -> (N, 2 nx ny) number of carbon neighbours of every carbon (0 at
-    vacant sites), sites numbered as in :mod:`matinverse.graphene.lattice`."""
-    block = bond_matrices(check_states(states))
-    count = np.empty((len(block), 2 * block.shape[1]))
-    count[:, 0::2] = block.sum(2)  # A of each cell: its row
-    count[:, 1::2] = block.sum(1)  # B of each cell: its column
-    return count
+    vacant sites), sites numbered as in :mod:`matinverse.graphene.lattice`; memory
+    O(N nx ny)."""
+    states = check_states(states)
+    _, nx, ny = states.shape
+    pairs = bonds(nx, ny)
+    ends = np.arange(len(pairs)).repeat(2)
+    incidence = coo_matrix(  # bond -> its two sites
+        (np.ones(len(ends)), (ends, pairs.ravel())), shape=(len(pairs), 2 * nx * ny)
+    ).tocsr()
+    return np.asarray(incidence.T @ carbon_bonds(states).T.astype(np.float64)).T
 
 
 def undercoordinated_fraction(states: np.ndarray) -> np.ndarray:
