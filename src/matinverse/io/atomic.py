@@ -1,4 +1,5 @@
-"""Write files so that a reader never sees a half-written one: temporary name, then rename."""
+"""Write files so that a reader never sees a half-written one: temporary name, fsync, then
+rename (a crash leaves either the old file or the complete new one)."""
 
 import os
 import tempfile
@@ -11,6 +12,7 @@ from pathlib import Path
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
+    The temporary file is flushed to disk before the rename, and the rename itself after.
     On an exception (or interruption) the temporary file is removed and ``path`` untouched.
     """
     target = Path(path)
@@ -21,10 +23,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _fsync(tmp_path, os.O_RDONLY)
         os.replace(tmp_path, target)
+        _fsync(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:

@@ -1,4 +1,4 @@
-"""A small resumable training loop.
+"""A small resumable training loop, for one process or several (``torchrun``).
 
 ``Trainer.fit(step)`` calls ``step(rng, gen)`` for a batch loss, back-propagates, clips the
 gradient norm and steps AdamW under a cosine learning-rate schedule. With ``groups`` (name ->
@@ -7,7 +7,20 @@ groups to update at that step (a GAN alternates critic and generator updates thi
 Epoch e draws its randomness from ``numpy.random.default_rng([seed, e])`` and a torch
 generator seeded the same way, so a run does not depend on where it was interrupted. With
 a ``checkpoint`` path the state (modules, optimisers, history) is written atomically after
-every epoch and a new ``fit`` with the same settings continues after the last finished epoch.
+every epoch and a new ``fit`` with the same settings continues after the last finished epoch;
+with a :class:`~matinverse.train.run.Run` as ``checkpoint`` the epoch records also go to its
+``metrics.jsonl``.
+
+Several processes (``torchrun --nproc-per-node N``; see :mod:`.distributed`): each runs the
+same script and builds the same Trainer, which joins the process group. Rank r of N draws
+from ``default_rng([seed, e, r])`` (and a torch generator seeded from it), so ``step``, left
+unchanged, samples a different batch on every process and the processes together see N
+batches per step: the gradient of each group is averaged over the processes after backward
+(one all-reduce, before clipping), which equals the gradient of the mean loss over the N
+batches. Parameters and buffers start from rank 0's; the epoch's mean losses are averaged
+over the processes; ``evaluate`` runs on rank 0 and its metrics reach all processes, as do
+resumed checkpoints; only rank 0 writes files. ``self.rank`` and ``self.world_size`` let a
+``step`` take its own slice of a global batch instead.
 """
 
 import math
@@ -21,6 +34,8 @@ from torch import nn
 
 from matinverse.errors import InputError
 from matinverse.io.atomic import atomic_path
+from matinverse.train import distributed
+from matinverse.train.run import Run
 
 
 class Trainer:
@@ -46,6 +61,7 @@ class Trainer:
     ):
         if epochs < 1 or steps_per_epoch < 1:
             raise InputError("epochs and steps per epoch must be at least 1")
+        self.rank, self.world_size = distributed.setup()
         self.modules = modules
         self.epochs, self.steps_per_epoch, self.seed = epochs, steps_per_epoch, seed
         self.grad_clip = grad_clip
@@ -63,11 +79,14 @@ class Trainer:
             self.optimizers[group] = torch.optim.AdamW(
                 params, lr=lr, weight_decay=weight_decay, betas=betas
             )
+        self.run = checkpoint if isinstance(checkpoint, Run) else None
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.settings = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "lr": lr}
         self.settings.update(seed=seed, weight_decay=weight_decay)
         if groups is not None:
             self.settings.update(groups={k: list(v) for k, v in groups.items()}, betas=list(betas))
+        if self.world_size > 1:  # the global batch, hence the run, depends on it
+            self.settings.update(processes=self.world_size)
         self.history: list[dict] = []
         self.global_step = 0  # index of the step being run, over all epochs
 
@@ -84,9 +103,13 @@ class Trainer:
         each new history record once the epoch is checkpointed; an exception it raises
         (e.g. ``optuna.TrialPruned``) stops training and propagates."""
         start = self._resume()
+        distributed.broadcast_modules(self.modules)
+        if self.run is not None:
+            self.run.restart_metrics(self.history)
         total = self.epochs * self.steps_per_epoch
         for epoch in range(start, self.epochs):
-            rng = np.random.default_rng([self.seed, epoch])
+            key = [self.seed, epoch] + ([self.rank] if self.world_size > 1 else [])
+            rng = np.random.default_rng(key)
             gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
             for module in self.modules.values():
                 module.train()
@@ -102,6 +125,7 @@ class Trainer:
                 for group, loss in result.items():
                     self.optimizers[group].zero_grad(set_to_none=True)
                     loss.backward()
+                    distributed.average_gradients(self.params[group])
                     nn.utils.clip_grad_norm_(self.params[group], self.grad_clip)
                     self.optimizers[group].step()
                     losses[group].append(float(loss.detach()))
@@ -109,11 +133,14 @@ class Trainer:
                     progress(epoch * self.steps_per_epoch + i + 1, total)
             for module in self.modules.values():
                 module.eval()
+            distributed.broadcast_modules(self.modules)  # buffers (e.g. batch-norm statistics)
             record = {"epoch": epoch + 1}
-            record.update({g: float(np.mean(v)) for g, v in losses.items() if v})
-            if evaluate is not None:
+            mean_losses = {g: float(np.mean(v)) for g, v in losses.items() if v}
+            record.update(distributed.mean_over_processes(mean_losses))
+            if evaluate is not None and self.rank == 0:
                 with torch.no_grad():
                     record.update(evaluate())
+            record = distributed.broadcast_object(record)
             self.history.append(record)
             self._save(epoch + 1)
             if on_epoch is not None:
@@ -121,8 +148,16 @@ class Trainer:
         return self.history
 
     def _save(self, epochs_done: int) -> None:
+        """Write the checkpoint (rank 0; the others wait), then log the epoch's record."""
         if self.checkpoint is None:
             return
+        if self.rank == 0:
+            self._write_checkpoint(epochs_done)
+        distributed.barrier()
+        if self.run is not None:
+            self.run.log(self.history[-1])
+
+    def _write_checkpoint(self, epochs_done: int) -> None:
         state = {
             "settings": self.settings,
             "epochs_done": epochs_done,
@@ -134,9 +169,13 @@ class Trainer:
             torch.save(state, tmp)
 
     def _resume(self) -> int:
-        if self.checkpoint is None or not self.checkpoint.is_file():
+        """Load the checkpoint (read on rank 0, sent to all); returns the epochs done."""
+        state = None
+        if self.rank == 0 and self.checkpoint is not None and self.checkpoint.is_file():
+            state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+        state = distributed.broadcast_object(state)
+        if state is None:
             return 0
-        state = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
         if state["settings"] != self.settings:
             raise InputError(
                 f"checkpoint {self.checkpoint} was written with other settings "
