@@ -51,6 +51,26 @@ def run():
     return call
 
 
+@pytest.fixture(scope="session")
+def assert_finished_run():
+    """Check the run folder of a finished training command that wrote ``model`` (X.pt):
+    X.run/config.json names the command, metrics.jsonl holds epochs 1..``epochs`` once,
+    and the checkpoint is gone."""
+    import json
+
+    def check(model, command, epochs):
+        folder = model.with_suffix(".run")
+        config = json.loads((folder / "config.json").read_text())
+        assert command in config["command"] and config["options"]["out"] == str(model)
+        assert config["processes"] == 1 and "torch" in config["versions"]
+        lines = (folder / "metrics.jsonl").read_text().splitlines()
+        assert [json.loads(line)["epoch"] for line in lines] == list(range(1, epochs + 1))
+        assert sorted(p.name for p in folder.iterdir()) == ["config.json", "metrics.jsonl"]
+        return config
+
+    return check
+
+
 SHARED_DATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

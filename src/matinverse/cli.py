@@ -1,5 +1,6 @@
 """The ``matinverse`` command: a thin layer over the library, one sub-command per problem."""
 
+import os
 import sys
 
 import typer
@@ -35,7 +36,10 @@ def _root(
 
 
 def main() -> None:
-    """Console entry point: bad input is one line on stderr and exit status 2."""
+    """Console entry point: bad input is one line on stderr and exit status 2. Under
+    ``torchrun`` only rank 0 writes to stdout (the others keep stderr for errors)."""
+    if int(os.environ.get("RANK", 0)) > 0:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (open for the process's life)
     try:
         app()
     except InputError as err:

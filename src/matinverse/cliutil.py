@@ -3,6 +3,8 @@
 import sys
 from pathlib import Path
 
+import typer
+
 from matinverse.errors import InputError
 
 
@@ -11,8 +13,14 @@ def command_line() -> str:
     return " ".join(["matinverse"] + sys.argv[1:])
 
 
-def model_checkpoint(out: Path) -> Path:
-    """Check a model file name (.pt) and return its training checkpoint's path."""
+def training_run(out: Path, ctx: typer.Context):
+    """Check a model file name (.pt), join the process group when run under ``torchrun``
+    and open the run folder OUT.run (OUT without .pt; see :class:`matinverse.train.run.Run`)
+    with the command line and its resolved options (``ctx.params``) in ``config.json``."""
     if out.suffix != ".pt":
         raise InputError(f"--out must end in .pt, got {out}")
-    return out.with_name(out.name + ".checkpoint")
+    from matinverse.train import distributed
+    from matinverse.train.run import Run
+
+    distributed.setup()
+    return Run(out.with_suffix(".run"), {"command": command_line(), "options": ctx.params})

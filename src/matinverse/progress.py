@@ -4,8 +4,10 @@ On a terminal this is a rich bar on stderr. When stderr is a file or a pipe (a b
 log), a bar would only be drawn at the end, so a plain line is written instead at most every
 ``interval`` seconds and at completion: ``description: done/total, elapsed, ETA``; the ETA
 extrapolates from the work done since the first call (a resumed run starts part-way).
+Under ``torchrun`` only rank 0 reports.
 """
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +33,9 @@ def _clock(seconds: float) -> str:
 @contextmanager
 def progress_bar(description: str, interval: float = 30.0) -> Iterator[Callable[[int, int], None]]:
     """Yield a ``progress(done, total)`` callback reporting on stderr."""
+    if int(os.environ.get("RANK", 0)) > 0:
+        yield lambda done, total: None
+        return
     console = Console(stderr=True)
     if not console.is_terminal:
         start = time.monotonic()

@@ -77,7 +77,7 @@ def test_evaluate_names_the_bad_line(run, tmp_path):
     assert "line 3" in result.stderr and "Na(Cl" in result.stderr
 
 
-def test_train_gan_command_writes_a_usable_model(run, tmp_path, shared_data):
+def test_train_gan_command_writes_a_usable_model(run, tmp_path, shared_data, assert_finished_run):
     model = tmp_path / "g.pt"
     result = run(
         "compositions",
@@ -99,7 +99,7 @@ def test_train_gan_command_writes_a_usable_model(run, tmp_path, shared_data):
     )
     assert result.returncode == 0, result.stderr
     assert "235129 training formulas (69 rows dropped" in result.stdout
-    assert not (tmp_path / "g.pt.checkpoint").exists()
+    assert_finished_run(model, "compositions train-gan", 1)
     out = tmp_path / "s.csv"
     result = run("compositions", "generate", "--n", 5, "--out", out, "--generator", model)
     assert result.returncode == 0, result.stderr

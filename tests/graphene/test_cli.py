@@ -53,7 +53,7 @@ def test_energy_command_bad_input(run, tmp_path, array, args, message):
     assert sorted(p.name for p in tmp_path.iterdir()) == (["s.npy"] if array is not None else [])
 
 
-def test_train_then_generate_at_two_scales(run, tmp_path):
+def test_train_then_generate_at_two_scales(run, tmp_path, assert_finished_run):
     from ase.io import read
 
     from matinverse.graphene.dataset import generate_sheet_dataset
@@ -65,7 +65,7 @@ def test_train_then_generate_at_two_scales(run, tmp_path):
     result = run("graphene", "train", "--data", tmp_path / "d", "--out", model, *small)
     assert result.returncode == 0, result.stderr
     assert "oracle check" in result.stdout and model.exists()
-    assert not model.with_name("g.pt.checkpoint").exists()
+    assert assert_finished_run(model, "graphene train", 1)["data"]["sheets"] == 64
     result = run("graphene", "calibrate", model, "--data", tmp_path / "d", "--n", 130)
     assert result.returncode == 0 and "KS" in result.stdout, result.stderr
     calibrated = load_model(model)

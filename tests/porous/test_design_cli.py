@@ -57,7 +57,7 @@ def test_malformed_target_line_is_one_line_exit_2_and_nothing_written(run, tmp_p
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
 
 
-def test_training_commands_write_loadable_models(run, tmp_path):
+def test_training_commands_write_loadable_models(run, tmp_path, assert_finished_run):
     data = tmp_path / "data"
     assert run("porous", "dataset", "--n", 40, "--out", data, "--size", 8).returncode == 0
     p = run(
@@ -78,7 +78,8 @@ def test_training_commands_write_loadable_models(run, tmp_path):
     assert p.returncode == 0, p.stderr
     model = load_model(tmp_path / "p.pt")
     assert model.metadata["command"].startswith("matinverse porous train-predictor")
-    assert not (tmp_path / "p.pt.checkpoint").exists()
+    config = assert_finished_run(tmp_path / "p.pt", "porous train-predictor", 1)
+    assert config["data"]["dataset"] == str(data) and config["options"]["width"] == 4
     ev = run("porous", "evaluate-predictor", data, "--predictor", tmp_path / "p.pt")
     assert ev.returncode == 0, ev.stderr
     assert "40 held-out grids" in ev.stdout and "random" in ev.stdout
@@ -115,3 +116,28 @@ def test_training_commands_write_loadable_models(run, tmp_path):
         tmp_path / "x.pt",
     )
     assert bad.returncode == 2 and "expected a IsothermPredictor" in bad.stderr
+
+
+def test_train_predictor_under_torchrun_on_two_processes(tmp_path, tiny, assert_finished_run):
+    import subprocess
+    import sys
+
+    from matinverse.porous.dataset import generate_dataset
+
+    generate_dataset(tmp_path / "data", **tiny)
+    model = tmp_path / "p.pt"
+    small = ["--epochs", "2", "--batch-size", "4", "--width", "4", "--dilations", "1,2"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+        + ["-m", "matinverse", "porous", "train-predictor", str(tmp_path / "data")]
+        + ["--out", str(model), *small],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count(f"wrote {model}") == 1  # rank 1 prints nothing
+    assert load_model(model).metadata["history"][-1]["epoch"] == 2
+    config = json.loads((tmp_path / "p.run/config.json").read_text())
+    assert config["processes"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "p.pt", "p.run"]

@@ -11,7 +11,9 @@ def rows(path):
         return list(csv.DictReader(f))
 
 
-def test_train_commands_write_models_with_their_command_line(run, tmp_path, shared_data):
+def test_train_commands_write_models_with_their_command_line(
+    run, tmp_path, shared_data, assert_finished_run
+):
     surrogate = tmp_path / "s.pt"
     result = run(
         "strain", "train-surrogate", "--out", surrogate, "--fold", "judge", "--members", 2,
@@ -23,7 +25,7 @@ def test_train_commands_write_models_with_their_command_line(run, tmp_path, shar
     assert model.metadata["data"]["fold"] == "judge"
     assert "train-surrogate" in model.metadata["command"]
     assert set(model.metadata["held_out"]) == {"all", "metallic", "gapped"}
-    assert not (tmp_path / "s.pt.checkpoint").exists()
+    assert assert_finished_run(surrogate, "strain train-surrogate", 1)["data"]["fold"] == "judge"
     inverse = tmp_path / "c.pt"
     result = run(
         "strain", "train-inverse", "--method", "cvae", "--out", inverse, "--surrogate",

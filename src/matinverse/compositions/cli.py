@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from matinverse.cliutil import command_line, model_checkpoint
+from matinverse.cliutil import command_line, training_run
 from matinverse.errors import InputError
 from matinverse.io.atomic import atomic_path
 from matinverse.progress import progress_bar
@@ -37,20 +37,29 @@ def _training_states(subset: str, data_dir: Path | None):
     return data
 
 
-def _train_and_save(train, description: str, out: Path, subset: str, data_dir, **options):
+def _train_and_save(
+    ctx: typer.Context, train, description: str, out: Path, subset: str, data_dir, **options
+):
     """Run ``train(states, checkpoint=, progress=, **options)`` on the training formulas,
-    save the model with its data report, history and command line; returns the history."""
-    checkpoint = model_checkpoint(out)
+    save the model with its data report, history and command line; returns the history.
+    The run folder OUT.run keeps config.json (the options of ``ctx``), metrics.jsonl and a
+    checkpoint per epoch."""
+    run = training_run(out, ctx)
     data = _training_states(subset, data_dir)
+    run.add_config(data=data.report)
     with progress_bar(description) as progress:
-        model, history = train(data.states, checkpoint=checkpoint, progress=progress, **options)
-    model.save(out, {"data": data.report, "history": history, "command": command_line()})
-    checkpoint.unlink(missing_ok=True)
+        model, history = train(data.states, checkpoint=run, progress=progress, **options)
+    run.finish(
+        lambda: model.save(
+            out, {"data": data.report, "history": history, "command": command_line()}
+        )
+    )
     return history
 
 
 @app.command("train-gan")
 def train_gan_command(
+    ctx: typer.Context,
     out: Path = typer.Option(..., "--out", help="Generator file (.pt) to write."),
     subset: str = typer.Option("valid", help=SUBSET_HELP),
     epochs: int = typer.Option(30, min=1),
@@ -64,11 +73,12 @@ def train_gan_command(
     seed: int = typer.Option(0),
     data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
 ):
-    """Train the WGAN-GP generator on OQMD formulas. Interrupted runs resume from
-    OUT.checkpoint (one checkpoint per epoch)."""
+    """Train the WGAN-GP generator on OQMD formulas. Interrupted runs resume from the run
+    folder OUT.run (one checkpoint per epoch)."""
     from matinverse.compositions.training import train_gan
 
     history = _train_and_save(
+        ctx,
         train_gan,
         "training GAN",
         out,
@@ -93,6 +103,7 @@ def train_gan_command(
 
 @app.command("train-autoencoder")
 def train_autoencoder_command(
+    ctx: typer.Context,
     out: Path = typer.Option(..., "--out", help="Autoencoder file (.pt) to write."),
     subset: str = typer.Option("all", help=SUBSET_HELP),
     epochs: int = typer.Option(20, min=1),
@@ -106,11 +117,11 @@ def train_autoencoder_command(
     data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
 ):
     """Train the autoencoder (negative Dice + cross-entropy loss; its decoder has the
-    generator's architecture).
-    Interrupted runs resume from OUT.checkpoint."""
+    generator's architecture). Interrupted runs resume from the run folder OUT.run."""
     from matinverse.compositions.training import train_autoencoder
 
     history = _train_and_save(
+        ctx,
         train_autoencoder,
         "training autoencoder",
         out,
@@ -232,6 +243,7 @@ PROPERTY_MODELS = ("attention", "elemnet", "boosting")
 
 @app.command("train-property")
 def train_property_command(
+    ctx: typer.Context,
     property: str = typer.Option(..., "--property", help=TRAIN_PROPERTY_HELP),
     out: Path = typer.Option(..., "--out", help="Model file: .pt (networks) or .skops (boosting)."),
     model: str = typer.Option("attention", help=f"Architecture: one of {PROPERTY_MODELS}."),
@@ -267,7 +279,8 @@ def train_property_command(
 ):
     """Train a property model on the OQMD train split, or on your own table (validation
     MAE per epoch; the standard deviation is calibrated on validation; test is never
-    used). Network runs resume from OUT.checkpoint after an interruption."""
+    used). Network runs keep config.json, metrics.jsonl and a checkpoint per epoch in the
+    run folder OUT.run and resume from it after an interruption."""
     from matinverse.compositions.property_training import (
         load_property_splits,
         mean_absolute_error,
@@ -298,7 +311,8 @@ def train_property_command(
         net.save(out, metadata)
         typer.echo(f"wrote {out}; validation MAE {metadata['val_mae']:.4f} {net.unit}")
         return
-    checkpoint = model_checkpoint(out)
+    run = training_run(out, ctx)
+    run.add_config(data=report)
     config = (
         {"dim": dim, "heads": heads, "layers": layers}
         if model == "attention"
@@ -317,15 +331,14 @@ def train_property_command(
             batch_size,
             lr,
             seed=seed,
-            checkpoint=checkpoint,
+            checkpoint=run,
             progress=progress,
             device=device,
             two_part=two_part,
             **target,
         )
     metadata.update(history=history, val_mae=history[-1]["val_mae"], std_scale=net.std_scale)
-    net.save(out, metadata, half=True)
-    checkpoint.unlink(missing_ok=True)
+    run.finish(lambda: net.save(out, metadata, half=True))
     typer.echo(f"wrote {out}; validation MAE {metadata['val_mae']:.4f} {net.config['unit']}")
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from matinverse.cliutil import command_line, model_checkpoint
+from matinverse.cliutil import command_line, training_run
 from matinverse.errors import InputError
 from matinverse.progress import progress_bar
 
@@ -87,6 +87,7 @@ def energy(
 
 @app.command()
 def train(
+    ctx: typer.Context,
     data: Path = typer.Option(..., "--data", help="Dataset folder from 'graphene dataset'."),
     out: Path = typer.Option(..., "--out", help="Generator file (.pt) to write."),
     epochs: int = typer.Option(30, min=1),
@@ -100,12 +101,15 @@ def train(
 ):
     """Train the conditional sheet WGAN (gradient penalty 10, consistency term 2, Adam
     betas (0, 0.9)); after each epoch the oracle checks sheets made for the data's
-    densities (MAE, KS). Resumes from OUT.checkpoint after an interruption."""
+    densities (MAE, KS). The run folder OUT.run keeps config.json, metrics.jsonl and a
+    checkpoint per epoch; an interrupted run resumes from it. Runs under torchrun."""
     from matinverse.graphene.dataset import load_sheet_dataset
     from matinverse.graphene.training import train_sheet_gan
 
-    checkpoint = model_checkpoint(out)
+    run = training_run(out, ctx)
     dataset = load_sheet_dataset(data)
+    report = {"sheets": len(dataset.sheets), "folder": str(data), **dataset.attrs}
+    run.add_config(data=report)
     with progress_bar("training sheet GAN") as progress:
         generator, history = train_sheet_gan(
             dataset,
@@ -117,12 +121,12 @@ def train(
             width=width,
             blocks=blocks,
             seed=seed,
-            checkpoint=checkpoint,
+            checkpoint=run,
             progress=progress,
         )
-    report = {"sheets": len(dataset.sheets), "folder": str(data), **dataset.attrs}
-    generator.save(out, {"data": report, "history": history, "command": command_line()})
-    checkpoint.unlink(missing_ok=True)
+    run.finish(
+        lambda: generator.save(out, {"data": report, "history": history, "command": command_line()})
+    )
     last = history[-1]
     typer.echo(f"wrote {out}; oracle check: MAE {last['mae']:.4f} eV/A^2, KS {last['ks']:.3f}")
 

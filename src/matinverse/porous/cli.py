@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import typer
 
-from matinverse.cliutil import command_line, model_checkpoint
+from matinverse.cliutil import command_line, training_run
 from matinverse.errors import InputError
 from matinverse.io.arrays import load_npy
 from matinverse.io.atomic import atomic_path
@@ -176,6 +176,7 @@ def _load_isotherms(path: Path, n: int) -> Isotherms:
 
 @app.command("train-predictor")
 def train_predictor_command(
+    ctx: typer.Context,
     dataset_dir: Path = typer.Argument(..., help="Dataset folder from 'porous dataset'."),
     out: Path = typer.Option(..., "--out", help="Model file (.pt) to write."),
     epochs: int = typer.Option(12, min=1, help="Passes over the training isotherms."),
@@ -186,8 +187,9 @@ def train_predictor_command(
     seed: int = typer.Option(0),
 ):
     """Train the isotherm predictor (CNN with periodic padding, symmetry augmentation).
-    Interrupted runs resume from OUT.checkpoint (one checkpoint per epoch)."""
-    checkpoint = model_checkpoint(out)
+    The run folder OUT.run keeps config.json, metrics.jsonl and a checkpoint per epoch;
+    an interrupted run resumes from it. Runs under torchrun on several processes."""
+    run = training_run(out, ctx)
     try:
         dil = tuple(int(d) for d in dilations.split(","))
     except ValueError:
@@ -195,6 +197,7 @@ def train_predictor_command(
             f"--dilations must be comma-separated integers, got {dilations!r}"
         ) from None
     data = load_complete_dataset(dataset_dir)
+    run.add_config(data={"dataset": str(dataset_dir), **data.attrs})
     with progress_bar("training predictor") as progress:
         model, report = train_predictor(
             data,
@@ -204,12 +207,11 @@ def train_predictor_command(
             width,
             dil,
             seed=seed,
-            checkpoint=checkpoint,
+            checkpoint=run,
             progress=progress,
         )
     report.update(dataset=str(dataset_dir), dataset_attrs=data.attrs, command=command_line())
-    model.save(out, metadata=report)
-    checkpoint.unlink(missing_ok=True)
+    run.finish(lambda: model.save(out, metadata=report))
     maes = ", ".join(f"{k} {v:.4f}" for k, v in report["validation_mae"].items())
     typer.echo(f"wrote {out}; validation MAE: {maes}")
 
@@ -235,6 +237,7 @@ def evaluate_predictor_command(
 
 @app.command("train-generator")
 def train_generator_command(
+    ctx: typer.Context,
     dataset_dir: Path = typer.Argument(..., help="Dataset folder (targets drawn from it)."),
     predictor: Path = typer.Option(..., "--predictor", help="Trained predictor (.pt)."),
     out: Path = typer.Option(..., "--out", help="Model file (.pt) to write."),
@@ -248,14 +251,15 @@ def train_generator_command(
     seed: int = typer.Option(0),
 ):
     """Train the generator (target isotherm, latent code) -> grid through the frozen
-    predictor. Interrupted runs resume from OUT.checkpoint."""
-    checkpoint = model_checkpoint(out)
+    predictor. Run folder OUT.run as for train-predictor (resumable, torchrun)."""
+    run = training_run(out, ctx)
     model = load_model(predictor, IsothermPredictor)
     data = load_complete_dataset(dataset_dir)
     if data.grids.shape[-1] % 4:
         raise InputError(
             f"the generator needs a grid side divisible by 4, got {data.grids.shape[-1]}"
         )
+    run.add_config(data={"dataset": str(dataset_dir), **data.attrs})
     with progress_bar("training generator") as progress:
         generator, report = train_generator(
             model,
@@ -268,12 +272,11 @@ def train_generator_command(
             width,
             diversity_weight,
             seed=seed,
-            checkpoint=checkpoint,
+            checkpoint=run,
             progress=progress,
         )
     report.update(dataset=str(dataset_dir), predictor=str(predictor), command=command_line())
-    generator.save(out, metadata=report)
-    checkpoint.unlink(missing_ok=True)
+    run.finish(lambda: generator.save(out, metadata=report))
     last = report["history"][-1]
     typer.echo(
         f"wrote {out}; exact MAE of code-0 grids: dataset targets "

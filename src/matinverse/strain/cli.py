@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from matinverse.cliutil import command_line, model_checkpoint
+from matinverse.cliutil import command_line, training_run
 from matinverse.errors import InputError
 from matinverse.progress import progress_bar
 
@@ -22,12 +22,14 @@ DATA_DIR_HELP = "Root holding mos2/ (else $MATINVERSE_DATA, the cache, then a do
 METHOD_HELP = "Inverse model: inn, cinn, cvae or mdn (cinn: the best in bench/strain_design.py)."
 
 
-def _split(fold: str, data_dir: Path | None):
+def _split(fold: str, data_dir: Path | None, run=None):
     from matinverse.strain.data import fold_split, load_mos2
 
     with progress_bar("downloading") as progress:
         data, report = load_mos2(data_dir, progress)
     split = fold_split(data, fold)
+    if run is not None:
+        run.add_config(data=dict(report, fold=fold))
     typer.echo(
         f"{report['rows']} rows, {report['merged_duplicates']} duplicates merged; fold "
         f"{fold}: {len(split.train)} training, {len(split.val)} validation, "
@@ -36,14 +38,14 @@ def _split(fold: str, data_dir: Path | None):
     return split, dict(report, fold=fold)
 
 
-def _save(model, out: Path, **metadata) -> None:
-    """Save a trained model with its metadata and command line; drop its checkpoint."""
-    model.save(out, {**metadata, "command": command_line()})
-    model_checkpoint(out).unlink(missing_ok=True)
+def _save(run, model, out: Path, **metadata) -> None:
+    """Save a trained model with its metadata and command line (rank 0); finish ``run``."""
+    run.finish(lambda: model.save(out, {**metadata, "command": command_line()}))
 
 
 @app.command("train-surrogate")
 def train_surrogate_command(
+    ctx: typer.Context,
     out: Path = typer.Option(..., "--out", help="Surrogate file (.pt) to write."),
     fold: str = typer.Option("design", help="Training half: 'design' or 'judge'."),
     members: int = typer.Option(8, min=2),
@@ -57,12 +59,12 @@ def train_surrogate_command(
     data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
 ):
     """Train the band-gap ensemble on one half of the data and report its accuracy on the
-    other half (metallic and gapped rows apart). Interrupted runs resume from
-    OUT.checkpoint."""
+    other half (metallic and gapped rows apart). The run folder OUT.run keeps config.json,
+    metrics.jsonl and a checkpoint per epoch; an interrupted run resumes from it."""
     from matinverse.strain.surrogate import evaluate_surrogate, train_surrogate
 
-    checkpoint = model_checkpoint(out)
-    split, report = _split(fold, data_dir)
+    run = training_run(out, ctx)
+    split, report = _split(fold, data_dir, run)
     with progress_bar("training surrogate") as progress:
         model, history = train_surrogate(
             split.train,
@@ -75,11 +77,11 @@ def train_surrogate_command(
             batch=batch_size,
             lr=lr,
             seed=seed,
-            checkpoint=checkpoint,
+            checkpoint=run,
             progress=progress,
         )
     held_out = evaluate_surrogate(model, split.test)
-    _save(model, out, data=report, history=history, held_out=held_out)
+    _save(run, model, out, data=report, history=history, held_out=held_out)
     for name, figures in held_out.items():
         typer.echo(
             f"held-out {name}: {figures['rows']} rows, MAE {figures['mae']:.4f} eV, "
@@ -90,6 +92,7 @@ def train_surrogate_command(
 
 @app.command("train-inverse")
 def train_inverse_command(
+    ctx: typer.Context,
     out: Path = typer.Option(..., "--out", help="Inverse model file (.pt) to write."),
     method: str = typer.Option("inn", help=METHOD_HELP),
     surrogate: Path = typer.Option(
@@ -103,7 +106,7 @@ def train_inverse_command(
     data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
 ):
     """Train an inverse model (band gap -> designs) on the design half of the data.
-    Interrupted runs resume from OUT.checkpoint."""
+    Run folder OUT.run as for train-surrogate (resumable)."""
     from matinverse.nn import load_model
     from matinverse.strain.inverse import METHODS
     from matinverse.strain.surrogate import BandGapEnsemble
@@ -112,9 +115,9 @@ def train_inverse_command(
 
     if method not in METHODS:
         raise InputError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    checkpoint = model_checkpoint(out)
+    run = training_run(out, ctx)
     judge = load_model(surrogate or WEIGHTS / "surrogate.pt", BandGapEnsemble)
-    split, report = _split("design", data_dir)
+    split, report = _split("design", data_dir, run)
     with progress_bar(f"training {method}") as progress:
         model, history = train_inverse(
             method,
@@ -126,10 +129,10 @@ def train_inverse_command(
             lr=lr,
             seed=seed,
             surrogate=judge,
-            checkpoint=checkpoint,
+            checkpoint=run,
             progress=progress,
         )
-    _save(model, out, data=report, history=history)
+    _save(run, model, out, data=report, history=history)
     last = history[-1]
     typer.echo(
         f"wrote {out}; raw samples at the benchmark targets: MAE {last['raw_mae']:.3f} eV, "

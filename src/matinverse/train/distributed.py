@@ -14,13 +14,13 @@ from torch import distributed as dist
 
 def setup() -> tuple[int, int]:
     """Join the process group that ``torchrun`` describes (once; later calls only look).
-    On a CUDA machine the process uses GPU ``LOCAL_RANK``. Returns (rank, world size)."""
-    if (
-        dist.is_available()
-        and not dist.is_initialized()
-        and int(os.environ.get("WORLD_SIZE", 1)) > 1
-    ):
-        if torch.cuda.is_available():
+    When the machine has a GPU for each of its processes, process ``LOCAL_RANK`` uses GPU
+    ``LOCAL_RANK`` ("cuda" means that one) and CUDA tensors go through NCCL; CPU tensors
+    always go through gloo. Returns (rank, world size)."""
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if dist.is_available() and not dist.is_initialized() and world > 1:
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        if torch.cuda.is_available() and torch.cuda.device_count() >= local:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
             dist.init_process_group("cpu:gloo,cuda:nccl")
         else:

@@ -52,6 +52,14 @@ class Run(os.PathLike):
         }
         config["processes"] = distributed.world_size()
         if distributed.rank() == 0:
+            self.config.unlink(missing_ok=True)
+        self.add_config(**config)
+
+    def add_config(self, **items) -> None:
+        """Add ``items`` (JSON-able) to ``config.json``, e.g. a data report known later."""
+        if distributed.rank() == 0:
+            config = json.loads(self.config.read_text()) if self.config.is_file() else {}
+            config.update(json.loads(json.dumps(items, default=str)))
             with atomic_path(self.config) as tmp:
                 tmp.write_text(json.dumps(config, indent=1) + "\n")
 
