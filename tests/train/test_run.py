@@ -9,6 +9,7 @@ import time
 import pytest
 import torch
 
+from matinverse.errors import InputError
 from matinverse.train import Trainer
 from matinverse.train.run import Run
 
@@ -16,6 +17,7 @@ EPOCHS = 6
 
 SCRIPT = """
 import sys, time, torch
+from matinverse.errors import InputError
 from matinverse.train import Trainer
 from matinverse.train.run import Run
 torch.manual_seed(0)
@@ -83,3 +85,12 @@ def test_failed_checkpoint_save_keeps_the_previous_checkpoint(tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "metrics.jsonl"]
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["epochs_done"] == 1
     assert _epochs(tmp_path) == [1]
+
+
+def test_folder_of_an_unfinished_run_with_other_options_is_refused(tmp_path):
+    Run(tmp_path, {"options": {"lr": 0.1}})
+    Run(tmp_path, {"options": {"lr": 0.2}})  # nothing to resume yet: a new run
+    (tmp_path / "checkpoint.pt").write_bytes(b"")
+    Run(tmp_path, {"options": {"lr": 0.2}})
+    with pytest.raises(InputError, match="other options"):
+        Run(tmp_path, {"options": {"lr": 0.1}})
