@@ -39,7 +39,7 @@ def main() -> None:
     """Console entry point: bad input is one line on stderr and exit status 2. Under
     ``torchrun`` only rank 0 writes to stdout (the others keep stderr for errors)."""
     if int(os.environ.get("RANK", 0)) > 0:
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (open for the process's life)
+        sys.stdout = open(os.devnull, "w")
     try:
         app()
     except InputError as err:
