@@ -66,11 +66,13 @@ def test_train_then_generate_at_two_scales(run, tmp_path, assert_finished_run):
     assert result.returncode == 0, result.stderr
     assert "oracle check" in result.stdout and model.exists()
     assert assert_finished_run(model, "graphene train", 1)["data"]["sheets"] == 64
-    result = run("graphene", "calibrate", model, "--data", tmp_path / "d", "--n", 130)
-    assert result.returncode == 0 and "KS" in result.stdout, result.stderr
+    for scale in (1, 2):
+        args = ["--n", 130, "--scale", scale]
+        result = run("graphene", "calibrate", model, "--data", tmp_path / "d", *args)
+        assert result.returncode == 0 and "KS" in result.stdout, result.stderr
     calibrated = load_model(model)
-    assert calibrated.config["calibration"] is not None
-    assert len(calibrated.metadata["calibrations"]) == 1 and calibrated.metadata["history"]
+    assert sorted(calibrated.config["calibration"]) == ["1", "2"]
+    assert len(calibrated.metadata["calibrations"]) == 2 and calibrated.metadata["history"]
     result = run("graphene", "calibrate", tmp_path / "none.pt", "--data", tmp_path / "d")
     assert result.returncode == 2 and "not found" in result.stderr
     for scale in (1, 2):

@@ -76,13 +76,19 @@ def test_calibration_inverts_the_mean_response(monkeypatch, tmp_path):
     monkeypatch.setattr(training, "request_quality", response)
     data = np.random.default_rng(0).uniform(0.0, 0.1, 5000)
     generator = SheetGenerator(noise_channels=3, width=8, blocks=2, density_range=(0, 0.1))
-    knots = training.calibrate_requests(generator.with_calibration([[0, 1], [0, 1]]), data)
+    knots = training.calibrate_requests(generator.with_calibration({"1": [[0, 1], [0, 1]]}), data)
     requests, conditions = np.array(knots)
     assert np.all(np.diff(requests) > 0) and np.all(np.diff(conditions) > 0)
-    calibrated = generator.with_calibration(knots)
+    calibrated = generator.with_calibration({"1": knots})
     r = np.linspace(0.03, 0.19, 9)
     np.testing.assert_allclose(calibrated.condition(r), (r - 0.01) / 2, atol=1.5e-3)
     np.testing.assert_allclose(generator.condition(r), r)  # no calibration: the request
+    # a scale uses its own knots, else those of the largest calibrated scale below it
+    np.testing.assert_array_equal(calibrated.condition(r, 3), calibrated.condition(r))
+    only_two = generator.with_calibration({"2": knots, "4": [[0, 1], [0, 1]]})
+    np.testing.assert_array_equal(only_two.condition(r, 1), r)
+    np.testing.assert_array_equal(only_two.condition(r, 3), calibrated.condition(r))
+    np.testing.assert_array_equal(only_two.condition(r, 5), r)
     # requests beyond what the generator reaches get the data's extreme condition
     assert calibrated.condition([0.0])[0] == conditions[0] == pytest.approx(0, abs=2e-3)
     # sampling feeds the condition: the same sheets as the raw generator at that condition
@@ -93,7 +99,7 @@ def test_calibration_inverts_the_mean_response(monkeypatch, tmp_path):
     calibrated.save(tmp_path / "g.pt")
     from matinverse.nn import load_model
 
-    assert load_model(tmp_path / "g.pt").config["calibration"] == knots
+    assert load_model(tmp_path / "g.pt").config["calibration"] == {"1": knots}
     with pytest.raises(InputError, match="at least 130"):
         training.calibrate_requests(generator, data, n=100)
 

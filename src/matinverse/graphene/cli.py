@@ -136,11 +136,13 @@ def calibrate(
     model: Path = typer.Argument(..., help="Generator file (.pt) from 'graphene train'."),
     data: Path = typer.Option(..., "--data", help="The dataset folder it was trained on."),
     n: int = typer.Option(8192, "--n", min=130, help="Sheets generated to fit the map."),
+    scale: int = typer.Option(1, "--scale", min=1, max=16, help="K: the sheet size to fit."),
 ):
-    """Calibrate a generator's requests: generate sheets for conditions drawn from the
-    data's densities, fit the oracle's mean density as a function of the condition and
-    store its inverse in the file (rewritten in place, the old calibration kept in its
-    metadata). Prints the oracle check (MAE, KS) on a fresh draw before and after."""
+    """Calibrate a generator's requests at scale K: generate sheets for conditions drawn
+    from the data's densities, fit the oracle's mean density as a function of the condition
+    and store its inverse for that scale in the file (rewritten in place, the old
+    calibration kept in its metadata); scales above K use it until they get their own.
+    Prints the oracle check (MAE, KS) on a fresh draw of N requests before and after."""
     import numpy as np
 
     from matinverse.graphene.dataset import load_sheet_dataset
@@ -153,12 +155,13 @@ def calibrate(
     requests = np.random.default_rng(2).choice(dataset.density, n)
     with progress_bar("calibrating") as progress:
         progress(0, 3)
-        before, _ = request_quality(generator, requests, seed=2)
+        before, _ = request_quality(generator, requests, 2, scale)
         progress(1, 3)
-        knots = calibrate_requests(generator, dataset.density, n)
+        knots = calibrate_requests(generator, dataset.density, n, scale=scale)
         progress(2, 3)
-        calibrated = generator.with_calibration(knots)
-        after, _ = request_quality(calibrated, requests, seed=2)
+        calibration = {**(generator.config["calibration"] or {}), str(scale): knots}
+        calibrated = generator.with_calibration(calibration)
+        after, _ = request_quality(calibrated, requests, 2, scale)
         progress(3, 3)
     metadata = dict(generator.metadata or {})
     metadata.setdefault("calibrations", []).append(
@@ -167,12 +170,13 @@ def calibrate(
             "before": before,
             "after": after,
             "sheets": n,
+            "scale": scale,
             "command": command_line(),
         }
     )
     calibrated.save(model, metadata)
     typer.echo(
-        f"{model}: oracle check on {n} fresh requests: MAE {before['mae']:.4f} -> "
+        f"{model}: oracle check on {n} fresh requests at scale {scale}: MAE {before['mae']:.4f} -> "
         f"{after['mae']:.4f} eV/A^2, KS {before['ks']:.3f} -> {after['ks']:.3f}"
     )
 

@@ -42,10 +42,12 @@ class SheetGenerator(SaveableModule):
     -> (B, 4, 2h, 2w) state logits; the training size comes from a ``latent_shape`` block
     (7 x 8 -> 14 x 16) and a K-times larger block gives a K-times larger sheet.
     ``density_range``: the training data's (min, max) density, the range requests may
-    take. ``calibration``: optional knots ``[requests, conditions]`` (two increasing lists,
-    eV per square angstrom, from :func:`matinverse.graphene.training.calibrate_requests`);
-    :meth:`sample` then feeds each request's condition, so that the oracle's mean density
-    of the sheets matches the request."""
+    take. ``calibration``: optional knots per scale, ``{"K": [requests, conditions]}`` (two
+    increasing lists, eV per square angstrom, from
+    :func:`matinverse.graphene.training.calibrate_requests`); :meth:`sample` then feeds
+    each request the condition whose sheets match it on average, by the knots of its scale
+    (or of the largest calibrated scale below it: larger sheets average their holes more,
+    so the response to the condition depends on the size)."""
 
     def __init__(
         self,
@@ -56,7 +58,7 @@ class SheetGenerator(SaveableModule):
         density_mean: float = 0.0,
         density_scale: float = 1.0,
         density_range: tuple[float, float] = (0.0, 1.0),
-        calibration: list[list[float]] | None = None,
+        calibration: dict[str, list[list[float]]] | None = None,
     ):
         super().__init__(
             noise_channels=noise_channels,
@@ -94,19 +96,22 @@ class SheetGenerator(SaveableModule):
         h, w = self.config["latent_shape"]
         return torch.randn(n, self.config["noise_channels"], scale * h, scale * w, generator=gen)
 
-    def with_calibration(self, calibration: list[list[float]] | None) -> "SheetGenerator":
+    def with_calibration(
+        self, calibration: dict[str, list[list[float]]] | None
+    ) -> "SheetGenerator":
         """A copy with the same weights and the given calibration knots (None: none)."""
         copy = SheetGenerator(**{**self.config, "calibration": calibration})
         copy.load_state_dict(self.state_dict())
         return copy.eval()
 
-    def condition(self, density: np.ndarray) -> np.ndarray:
-        """The label to feed for requested densities (n,): the calibrated condition, or
-        the request itself without calibration."""
+    def condition(self, density: np.ndarray, scale: int = 1) -> np.ndarray:
+        """The label to feed for requested densities (n,) at ``scale``: the calibrated
+        condition, or the request itself where no scale up to ``scale`` is calibrated."""
         density = np.asarray(density, np.float64)
-        if self.config["calibration"] is None:
+        calibrated = [int(k) for k in self.config["calibration"] or {} if int(k) <= scale]
+        if not calibrated:
             return density
-        requests, conditions = self.config["calibration"]
+        requests, conditions = self.config["calibration"][str(max(calibrated))]
         return np.interp(density, requests, conditions)
 
     @torch.no_grad()
@@ -120,7 +125,7 @@ class SheetGenerator(SaveableModule):
             raise InputError(f"scale must be at least 1, got {scale}")
         self.eval()
         gen = torch.Generator().manual_seed(seed)
-        density = torch.as_tensor(self.condition(density), dtype=torch.float32)
+        density = torch.as_tensor(self.condition(density, scale), dtype=torch.float32)
         parts = []
         for start in range(0, len(density), batch):
             chunk = density[start : start + batch]

@@ -49,19 +49,25 @@ def request_quality(generator: SheetGenerator, density: np.ndarray, seed: int, s
 
 
 def calibrate_requests(
-    generator: SheetGenerator, density: np.ndarray, n: int = 8192, seed: int = 1, knots: int = 65
+    generator: SheetGenerator,
+    density: np.ndarray,
+    n: int = 8192,
+    seed: int = 1,
+    knots: int = 65,
+    scale: int = 1,
 ) -> list[list[float]]:
-    """Calibration knots ``[requests, conditions]`` for ``generator.config["calibration"]``:
-    ``n`` conditions drawn from the data's densities (n,) (eV per square angstrom; seed
-    ``seed``), one sheet each at the training size, judged by the oracle; the mean
-    achieved density as a function of the condition (isotonic regression) is inverted at
-    ``knots`` quantiles of the data's densities. Conditions stay in the data's range."""
+    """Calibration knots ``[requests, conditions]`` at ``scale`` for
+    ``generator.config["calibration"][str(scale)]``: ``n`` conditions drawn from the data's
+    densities (n,) (eV per square angstrom; seed ``seed``), one sheet each at ``scale``,
+    judged by the oracle; the mean achieved density as a function of the condition
+    (isotonic regression) is inverted at ``knots`` quantiles of the data's densities.
+    Conditions stay in the data's range."""
     from sklearn.isotonic import IsotonicRegression
 
     if n < 2 * knots:
         raise InputError(f"calibration needs at least {2 * knots} sheets, got {n}")
     conditions = np.random.default_rng(seed).choice(density, n)
-    _, achieved = request_quality(generator.with_calibration(None), conditions, seed)
+    _, achieved = request_quality(generator.with_calibration(None), conditions, seed, scale)
     grid = np.unique(np.quantile(density, np.linspace(0, 1, knots)))
     fit = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(conditions, achieved)
     mean = fit.predict(grid)
