@@ -10,7 +10,7 @@ import typer
 
 from matinverse.cli import app
 from matinverse.errors import InputError
-from matinverse.tune.spaces import TUNABLES, dilation_schedule, get_tunable
+from matinverse.tune.spaces import TUNABLES, Splits, dilation_schedule, get_tunable
 from matinverse.tune.study import make_objective
 
 
@@ -60,7 +60,7 @@ def parses(command: str) -> None:
 
 
 def synthetic_data(problem: str, rng: np.random.Generator):
-    """Tiny training and validation data of a problem, made up (no file read)."""
+    """Tiny training, validation and test data of a problem, made up (no file read)."""
     if problem == "compositions":
         from matinverse.compositions.property_training import PropertyData
 
@@ -70,14 +70,14 @@ def synthetic_data(problem: str, rng: np.random.Generator):
                 row[rng.choice(86, 2, replace=False)] = (0.5, 0.5)
             return PropertyData(frac, rng.normal(size=n))
 
-        return part(300), part(40)
+        return Splits(part(300), part(40), part(40))
     from matinverse.strain.data import StrainData
 
     def part(n):
         x = rng.normal(size=(n, 7))
         return StrainData(x, np.maximum(0.0, x[:, 0] + 0.3))
 
-    return part(300), part(40)
+    return Splits(part(300), part(40), part(40))
 
 
 @pytest.mark.parametrize(

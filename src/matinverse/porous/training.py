@@ -124,12 +124,16 @@ def train_predictor(
     checkpoint=None,
     progress=None,
     on_epoch=None,
+    split: Split | None = None,
 ) -> tuple[IsothermPredictor, dict]:
     """Fit a predictor to ``data``; returns it (eval mode) and a report with the split
     sizes, the history and the validation MAE per family. ``on_epoch``: see
-    :meth:`Trainer.fit` (the record holds ``val_mae``)."""
+    :meth:`Trainer.fit` (the record holds ``val_mae``). ``split``: the training and
+    validation samples (default: ``split_by_isotherm(data.adsorption, val_fraction,
+    seed)``)."""
     torch.manual_seed(seed)
-    split = split_by_isotherm(data.adsorption, val_fraction, seed)
+    if split is None:
+        split = split_by_isotherm(data.adsorption, val_fraction, seed)
     grids = torch.as_tensor(np.asarray(data.grids), dtype=torch.float32)
     targets = torch.as_tensor(data.adsorption, dtype=torch.float32)
     train_idx = torch.as_tensor(split.train)
