@@ -124,7 +124,7 @@ def plot_curve(ax, n, error, label: str, marker: str = "o", fit: PowerLaw | None
             ls="--",
             lw=1,
             color=line.get_color(),
-            label=f"{fit.a:.3g} N^-{fit.b:.3f} (R² {fit.r2:.3f})",
+            label=f"{fit.a:.3g} N^{-fit.b:.3f} (R² {fit.r2:.3f})",
         )
 
 
