@@ -4,10 +4,11 @@ against training-set size (``matinverse learning-curve``).
 Every point trains the configuration with the tunable's training function (seed 0, as the
 train commands) on a nested random subset of the training rows (subset seed 0: each subset
 holds the smaller ones; validation data unchanged) and measures the error on the test data,
-never used for selection. Budget: every point takes the optimiser steps of a run on all the
-training rows (the train command's epochs x steps, or for the porous predictor, whose
-epochs pass over the rows, proportionally more epochs), so a small subset is not
-under-trained but seen more often. A finished point is recorded at once, so a rerun skips it.
+never used for selection. Budget: every point takes the epochs and optimiser steps of a run
+on all the training rows (the train command's epochs x steps; for the porous predictor,
+whose epoch is one pass over the rows, epochs of as many batches as a pass over all of
+them), so a small subset is not under-trained but seen more often. A finished point is
+recorded at once, so a rerun skips it.
 """
 
 import time

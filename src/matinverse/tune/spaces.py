@@ -159,7 +159,7 @@ class Tunable:
 
     def budget(self, params: dict, settings: dict, n_train: int, n_full: int) -> dict:
         """The settings of a run on ``n_train`` of the ``n_full`` training rows that takes
-        as many optimiser steps as a run on all of them (already so when the steps do not
+        the steps and epochs of a run on all of them (already so when the steps do not
         depend on the rows)."""
         return settings
 
@@ -245,6 +245,7 @@ class PorousPredictor(Tunable):
             dilations,
             on_epoch=on_epoch,
             split=data.split,
+            steps_per_epoch=settings.get("steps_per_epoch"),
         )
         return model, report["history"]
 
@@ -263,12 +264,16 @@ class PorousPredictor(Tunable):
         return 1
 
     def steps(self, params, settings, n_train):
-        return settings["epochs"] * max(1, n_train // params["batch_size"])  # train_predictor's
+        from matinverse.porous.training import predictor_steps
+
+        per_epoch = settings.get("steps_per_epoch")
+        return settings["epochs"] * (per_epoch or predictor_steps(n_train, params["batch_size"]))
 
     def budget(self, params, settings, n_train, n_full):
-        per_epoch = self.steps(params, {"epochs": 1}, n_train)
-        epochs = math.ceil(self.steps(params, settings, n_full) / per_epoch)
-        return {**settings, "epochs": epochs}
+        from matinverse.porous.training import predictor_steps
+
+        # the epochs of the full run, each as long as one pass over all the rows
+        return {**settings, "steps_per_epoch": predictor_steps(n_full, params["batch_size"])}
 
     def test_error(self, model, data):
         from matinverse.porous.training import evaluate_predictor
