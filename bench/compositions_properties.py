@@ -33,7 +33,6 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -50,7 +49,6 @@ from matinverse.compositions.prediction import (  # noqa: E402
 )
 from matinverse.compositions.property_training import (  # noqa: E402
     PROPERTIES,
-    PropertyData,
     load_property_splits,
     mean_absolute_error,
     train_boosted_model,
@@ -59,8 +57,13 @@ from matinverse.compositions.property_training import (  # noqa: E402
 from matinverse.compositions.regressors import PropertyEnsemble  # noqa: E402
 from matinverse.compositions.weights import WEIGHTS  # noqa: E402
 from matinverse.errors import InputError  # noqa: E402
-from matinverse.io.atomic import atomic_path  # noqa: E402
 from matinverse.nn import load_model  # noqa: E402
+from matinverse.train.learning_curve import (  # noqa: E402
+    CurveRecord,
+    nested_subsets,
+    plot_curve,
+    save_figure,
+)
 from matinverse.train.uncertainty import uncertainty_report  # noqa: E402
 
 # published test MAEs on these splits (CrabNet repository, metrics/all_metrics.csv)
@@ -128,10 +131,6 @@ def accuracy(splits: dict, extra: list[Path]) -> None:
     print("\n".join(gap_rows))
 
 
-def subset(data: PropertyData, rows: np.ndarray) -> PropertyData:
-    return PropertyData(data.fractions[rows], data.target[rows])
-
-
 def first_member(ensemble: PropertyEnsemble) -> PropertyEnsemble:
     """A one-member ensemble holding the first member of ``ensemble``."""
     single = PropertyEnsemble(**{**ensemble.config, "size": 1})
@@ -146,20 +145,19 @@ def curve(splits: dict, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    record_path = out / "learning-curve.json"
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    record = CurveRecord(out / "learning-curve.json")
     for property, split in splits.items():
         shipped = load_model(default_model_path(property))
         member = shipped.config["member_config"]
-        order = np.random.default_rng(0).permutation(len(split["train"].target))
-        for size in (*CURVE_SIZES, len(order)):
+        sizes = (*CURVE_SIZES, len(split["train"]))
+        for size, rows in zip(sizes, nested_subsets(len(split["train"]), sizes), strict=True):
             for kind in ("attention", "boosting"):
                 key = f"{property}/{kind}/{size}"
                 if key in record:
                     continue
-                train = subset(split["train"], order[:size])
+                train = split["train"].rows(rows)
                 start = time.perf_counter()
-                if kind == "attention" and size == len(order):
+                if kind == "attention" and size == len(split["train"]):
                     model = first_member(shipped)
                 elif kind == "attention":
                     steps = max(3_000, 30 * size // 256)
@@ -168,13 +166,9 @@ def curve(splits: dict, out: Path) -> None:
                     )
                 else:
                     model = train_boosted_model(train, split["val"], property, 1, 1000)
-                record[key] = {
-                    "mae": mean_absolute_error(model, split["test"]),
-                    "seconds": time.perf_counter() - start,
-                }
-                print(f"{key}: test MAE {record[key]['mae']:.4f}", flush=True)
-                with atomic_path(record_path) as tmp:
-                    Path(tmp).write_text(json.dumps(record, indent=1))
+                mae = mean_absolute_error(model, split["test"])
+                record.add(key, {"mae": mae, "seconds": time.perf_counter() - start})
+                print(f"{key}: test MAE {mae:.4f}", flush=True)
 
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     print("| property | model | " + " | ".join(f"{s:,}" for s in CURVE_SIZES) + " | all |")
@@ -184,11 +178,11 @@ def curve(splits: dict, out: Path) -> None:
         for kind, marker in (("attention", "o"), ("boosting", "s")):
             points = sorted(
                 (int(k.rsplit("/", 1)[1]), v["mae"])
-                for k, v in record.items()
+                for k, v in record.points.items()
                 if k.startswith(f"{property}/{kind}/")
             )
             sizes, maes = zip(*points, strict=True)
-            ax.loglog(sizes, maes, marker=marker, label=kind)
+            plot_curve(ax, sizes, maes, kind, marker)
             print(f"| {property} | {kind} | " + " | ".join(f"{m:.4f}" for m in maes) + " |")
         for name, mae in PUBLISHED[property].items():
             ax.axhline(mae, ls=":", lw=1, color="grey")
@@ -196,8 +190,7 @@ def curve(splits: dict, out: Path) -> None:
         ax.set(xlabel="training formulas", ylabel=f"test MAE ({unit})", title=property)
         ax.legend()
     figure.tight_layout()
-    with atomic_path(out / "learning-curve.png") as tmp:
-        figure.savefig(tmp, format="png", dpi=120)
+    save_figure(figure, out / "learning-curve.png")
     print(f"wrote {out / 'learning-curve.png'}")
 
 

@@ -11,7 +11,7 @@ from matinverse.errors import InputError
 from matinverse.graphene.cli import app as graphene_app
 from matinverse.porous.cli import app as porous_app
 from matinverse.strain.cli import app as strain_app
-from matinverse.tune.cli import tune
+from matinverse.tune.cli import learning_curve, tune
 
 app = typer.Typer(
     help="Machine-learning inverse design of materials, checked by physical oracles.",
@@ -24,6 +24,7 @@ app.add_typer(compositions_app, name="compositions")
 app.add_typer(strain_app, name="strain")
 app.add_typer(graphene_app, name="graphene")
 app.command("tune")(tune)
+app.command("learning-curve")(learning_curve)
 
 
 @app.callback(invoke_without_command=True)

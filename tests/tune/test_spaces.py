@@ -10,7 +10,7 @@ import typer
 
 from matinverse.cli import app
 from matinverse.errors import InputError
-from matinverse.tune.spaces import TUNABLES, dilation_schedule, get_tunable
+from matinverse.tune.spaces import TUNABLES, Splits, dilation_schedule, get_tunable
 from matinverse.tune.study import make_objective
 
 
@@ -60,7 +60,7 @@ def parses(command: str) -> None:
 
 
 def synthetic_data(problem: str, rng: np.random.Generator):
-    """Tiny training and validation data of a problem, made up (no file read)."""
+    """Tiny training, validation and test data of a problem, made up (no file read)."""
     if problem == "compositions":
         from matinverse.compositions.property_training import PropertyData
 
@@ -70,14 +70,14 @@ def synthetic_data(problem: str, rng: np.random.Generator):
                 row[rng.choice(86, 2, replace=False)] = (0.5, 0.5)
             return PropertyData(frac, rng.normal(size=n))
 
-        return part(300), part(40)
+        return Splits(part(300), part(40), part(40))
     from matinverse.strain.data import StrainData
 
     def part(n):
         x = rng.normal(size=(n, 7))
         return StrainData(x, np.maximum(0.0, x[:, 0] + 0.3))
 
-    return part(300), part(40)
+    return Splits(part(300), part(40), part(40))
 
 
 @pytest.mark.parametrize(
@@ -115,3 +115,23 @@ def test_the_porous_train_command_reproduces_the_trial(tiny, tmp_path):
     result = CliRunner().invoke(app, words[1:])
     assert result.exit_code == 0, result.output
     assert f"all {value:.4f}" in result.output
+
+
+@pytest.mark.parametrize("key", list(TUNABLES))
+def test_defaults_are_the_train_commands_and_lie_in_the_search_space(key):
+    tunable = TUNABLES[key]
+    for p in tunable.space:
+        value = tunable.defaults[p.name]
+        assert value in p.choices if p.choices else p.low <= value <= p.high, p.name
+    assert set(tunable.defaults) == {p.name for p in tunable.space}
+    group = typer.main.get_command(app)
+    ctx = group.make_context("matinverse", list(tunable.train_command[:1]))
+    command = group.get_command(ctx, tunable.train_command[0]).get_command(
+        ctx, tunable.train_command[1]
+    )
+    defaults = {opt: p.default for p in command.params for opt in p.opts}
+    options = tunable.options(tunable.defaults, tunable.settings)
+    checked = [o for o in options if defaults.get(o) is not None and o not in ("--model", "--fold")]
+    assert len(checked) >= 5
+    for option in checked:
+        assert str(options[option]) == str(defaults[option]), option

@@ -38,7 +38,7 @@ class Quadratic(Tunable):
             value = float("nan") if params["x"] > 0.9 else (params["x"] - 0.3) ** 2 + 1 / epoch
             history.append({"epoch": epoch, "val": value})
             on_epoch(history[-1])
-        return history
+        return None, history
 
     def unit(self, settings):
         return "a.u."

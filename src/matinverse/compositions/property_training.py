@@ -38,6 +38,13 @@ class PropertyData:
     target: np.ndarray
     skipped: int = 0
 
+    def __len__(self) -> int:
+        return len(self.target)
+
+    def rows(self, index: np.ndarray) -> "PropertyData":
+        """The rows at ``index`` (``skipped`` 0)."""
+        return PropertyData(self.fractions[index], self.target[index])
+
 
 def property_data(table: CompositionTable) -> PropertyData:
     """Fractions and targets of a table's rows, unrepresentable rows dropped and counted."""

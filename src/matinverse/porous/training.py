@@ -112,6 +112,11 @@ def evaluate_predictor(
     }
 
 
+def predictor_steps(n_train: int, batch_size: int) -> int:
+    """Batches of one pass over ``n_train`` training isotherms (at least 1)."""
+    return max(1, n_train // batch_size)
+
+
 def train_predictor(
     data: Dataset,
     epochs: int = 12,
@@ -124,17 +129,23 @@ def train_predictor(
     checkpoint=None,
     progress=None,
     on_epoch=None,
+    split: Split | None = None,
+    steps_per_epoch: int | None = None,
 ) -> tuple[IsothermPredictor, dict]:
     """Fit a predictor to ``data``; returns it (eval mode) and a report with the split
     sizes, the history and the validation MAE per family. ``on_epoch``: see
-    :meth:`Trainer.fit` (the record holds ``val_mae``)."""
+    :meth:`Trainer.fit` (the record holds ``val_mae``). ``split``: the training and
+    validation samples (default: ``split_by_isotherm(data.adsorption, val_fraction,
+    seed)``); ``steps_per_epoch``: batches per epoch (default: one pass over the training
+    isotherms, :func:`predictor_steps`)."""
     torch.manual_seed(seed)
-    split = split_by_isotherm(data.adsorption, val_fraction, seed)
+    if split is None:
+        split = split_by_isotherm(data.adsorption, val_fraction, seed)
     grids = torch.as_tensor(np.asarray(data.grids), dtype=torch.float32)
     targets = torch.as_tensor(data.adsorption, dtype=torch.float32)
     train_idx = torch.as_tensor(split.train)
     model = IsothermPredictor(targets.shape[1], width, dilations)
-    steps = max(1, len(train_idx) // batch_size)
+    steps = steps_per_epoch or predictor_steps(len(train_idx), batch_size)
 
     def step(rng, gen):
         idx = train_idx[torch.randint(0, len(train_idx), (batch_size,), generator=gen)]

@@ -190,7 +190,7 @@ def make_objective(tunable: Tunable, data: Any, settings: dict) -> Callable[[opt
             if epoch < settings["epochs"] and trial.should_prune():
                 raise optuna.TrialPruned(f"validation error {value:.4g} at epoch {epoch}")
 
-        history = tunable.train(data, params, settings, on_epoch)
+        _, history = tunable.train(data, params, settings, on_epoch)
         return float(history[-1][tunable.metric])
 
     return objective
