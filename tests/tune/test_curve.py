@@ -94,6 +94,11 @@ def test_fractions_are_parsed_and_checked():
     with pytest.raises(InputError, match="leaves 3 of 200 training rows, fewer than the 8"):
         curve_sizes(Exact(), {"batch_size": 8}, [1 / 64, 1], 200)
     assert curve_sizes(Exact(), {"batch_size": 1}, [0.001, 0.002, 1], 200) == [(0.001, 1), (1, 200)]
+    # the default fractions leave out the subsets too small for a batch
+    kept = curve_sizes(Exact(), {"batch_size": 8}, [1 / 64, 1 / 8, 1], 200, drop_small=True)
+    assert kept == [(1 / 8, 25), (1, 200)]
+    with pytest.raises(InputError, match="fewer than the 8"):
+        curve_sizes(Exact(), {"batch_size": 8}, [1 / 64], 200, drop_small=True)
 
 
 def test_the_porous_budget_keeps_the_steps_of_the_full_run():

@@ -130,7 +130,10 @@ def learning_curve(
     problem: str = typer.Argument(..., help="porous, compositions or strain."),
     model: str = typer.Argument(..., help=MODELS_HELP),
     fractions: str = typer.Option(
-        DEFAULT_FRACTIONS, "--fractions", help="Fractions of the training rows, one per point."
+        None,
+        "--fractions",
+        help=f"Fractions of the training rows, one per point (default {DEFAULT_FRACTIONS}, "
+        "less those too small for one batch).",
     ),
     params: Path = typer.Option(
         None,
@@ -179,7 +182,7 @@ def learning_curve(
     options = {"epochs": epochs, "steps": steps, "members": members, "property": property}
     given.update({k: v for k, v in options.items() if v is not None})
     settings = tunable.resolve(given)
-    wanted = parse_fractions(fractions)
+    wanted = parse_fractions(fractions or DEFAULT_FRACTIONS)
     tunable.check_data_dir(data_dir)
     tunable.check_test_dir(test_dir)
     out = out or Path(f"learning-curve-{problem}-{model}")
@@ -187,7 +190,7 @@ def learning_curve(
         raise InputError(f"--out {out} is not a folder")
     data = tunable.load(data_dir, settings, test_dir)
     n_full = tunable.training_rows(data)
-    sizes = curve_sizes(tunable, chosen, wanted, n_full)
+    sizes = curve_sizes(tunable, chosen, wanted, n_full, drop_small=fractions is None)
     record = CurveRecord(
         out / "learning-curve.json", curve_identity(tunable, chosen, settings, n_full)
     )

@@ -53,13 +53,20 @@ def curve_identity(tunable: Tunable, params: dict, settings: dict, n_full: int) 
     }
 
 
-def curve_sizes(tunable: Tunable, params: dict, fractions: list[float], n_full: int) -> list:
-    """(fraction, training rows) of each point, refusing a subset smaller than the training
-    function accepts; fractions that round to the same size give one point."""
-    sizes = {}
+def curve_sizes(
+    tunable: Tunable, params: dict, fractions: list[float], n_full: int, drop_small: bool = False
+) -> list:
+    """(fraction, training rows) of each point; a subset smaller than the training function
+    accepts is refused, or left out with ``drop_small`` (the default fractions); fractions
+    that round to the same size give one point."""
+    sizes, least = {}, tunable.min_rows(params)
     for fraction in fractions:
-        sizes.setdefault(max(1, round(fraction * n_full)), fraction)
-    smallest, least = min(sizes), tunable.min_rows(params)
+        size = max(1, round(fraction * n_full))
+        if size >= least or not drop_small:
+            sizes.setdefault(size, fraction)
+    if not sizes:
+        raise InputError(f"{n_full} training rows are fewer than the {least} a run needs")
+    smallest = min(sizes)
     if smallest < least:
         raise InputError(
             f"fraction {sizes[smallest]:.4g} leaves {smallest} of {n_full} training rows, "
