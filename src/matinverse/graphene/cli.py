@@ -199,7 +199,7 @@ def generate(
     """Sheets of a requested energy density, checked by the oracle: OUT/sheets.npy
     (N, K nx, K ny) states, OUT/energies.csv (requested and oracle density, energy) and
     OUT/sheet-000.xyz... for the first few. Each sheet is the best of --candidates draws
-    (the oracle's cost grows with it: about 4 ms a sheet at K = 1, 0.15 s at K = 2)."""
+    (the oracle's cost grows with it: about 4 ms a sheet at K = 1, 0.2 s at K = 2)."""
     import numpy as np
 
     from matinverse.graphene.atoms import write_sheets
