@@ -95,6 +95,23 @@ def test_a_trial_left_running_by_a_killed_process_is_failed_and_redone(tmp_path)
     assert result.failed == 1 and result.complete + result.pruned == 2
 
 
+def test_a_trial_never_claimed_is_failed_after_the_grace_period(tmp_path, monkeypatch):
+    """A worker killed between creating its trial and recording itself leaves a running
+    trial with no worker: kept while it may still be claimed, failed after the grace
+    period (else the study would wait for it forever)."""
+    import matinverse.tune.study as study_module
+
+    tunable = Quadratic()
+    tuned = open_study(tunable, tunable.settings, "u", open_storage(str(tmp_path / "u")), "random")
+    tuned.study.ask()
+    study_module._fail_lost_trials(tuned)
+    assert states(tuned) == [(0, TrialState.RUNNING)]
+    monkeypatch.setattr(study_module, "GRACE_PERIOD", 0)
+    result = run_study(tuned, None, 2)
+    assert states(tuned)[0] == (0, TrialState.FAIL)
+    assert result.failed == 1 and result.complete + result.pruned == 2
+
+
 def test_a_study_of_other_settings_is_refused(tmp_path):
     tunable = Quadratic()
     storage = open_storage(str(tmp_path / "o.journal"))

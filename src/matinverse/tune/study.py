@@ -13,7 +13,9 @@ lock), counting finished and running trials, so workers never run past the total
 every remaining trial is running elsewhere it waits for them to finish. A trial that raises
 (or is interrupted) is FAIL and does not count; one left RUNNING by a killed process is
 marked FAIL when found: on the same machine once its process is gone, on PostgreSQL also
-once its heartbeat has stopped for ``GRACE_PERIOD`` seconds.
+once its heartbeat has stopped for ``GRACE_PERIOD`` seconds, and anywhere when its worker
+never recorded itself within ``GRACE_PERIOD`` seconds (killed between creating the trial
+and claiming it).
 
 Every trial trains one configuration with the tunable's training function (fixed seed 0,
 as the train commands) and reports the validation error after every epoch; the median
@@ -22,6 +24,7 @@ epoch, from epoch 2 on (never at the last), once 4 trials have completed. A non-
 error prunes the trial.
 """
 
+import datetime
 import fcntl
 import math
 import os
@@ -258,9 +261,16 @@ def _fail_lost_trials(tuned: TuneStudy) -> None:
         optuna.storages.fail_stale_trials(study)
     host = socket.gethostname()
     study_id = storage.get_study_id_from_name(study.study_name)
+    now = datetime.datetime.now()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker")
-        if worker and worker["host"] == host and not _alive(worker["pid"]):
+        # a worker records itself right after creating its trial: a trial still without a
+        # worker after the grace period lost its process in between
+        unclaimed = worker is None and (
+            trial.datetime_start is None
+            or (now - trial.datetime_start).total_seconds() > GRACE_PERIOD
+        )
+        if unclaimed or (worker and worker["host"] == host and not _alive(worker["pid"])):
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
             storage.set_trial_state_values(trial_id, TrialState.FAIL)
 
