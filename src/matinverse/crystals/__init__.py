@@ -1,0 +1,1 @@
+"""Crystal structures: data sets and the fixed-slot representation (in progress)."""
