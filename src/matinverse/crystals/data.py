@@ -44,7 +44,8 @@ MGMNO_TENSOR = DataFile(
     "c1c7ba253128eceeb911e6ff17d89f36a4a613ba82c26d609019aba7c104cbb4",
     1891568,
 )
-MGMNO_NAMES = DataFile("mgmno/unique_sc_mgmno_name_list.txt", "", "", 0)
+# a text copy of the origin's pickled name list: read locally only (no download, no checksum)
+MGMNO_NAMES = DataFile("mgmno/unique_sc_mgmno_name_list.txt", url="", sha256="", size=0)
 MGMNO_SHAPE = (2627, 30, 3)
 
 
