@@ -11,9 +11,9 @@ from scipy.stats import ks_2samp
 
 from matinverse.errors import InputError
 from matinverse.graphene.dataset import SheetDataset
+from matinverse.graphene.design import design_sheets
 from matinverse.graphene.lattice import N_STATES
 from matinverse.graphene.models import SheetCritic, SheetGenerator
-from matinverse.graphene.oracle import HueckelOracle, energy_density
 from matinverse.nn import gradient_penalty
 from matinverse.train.gan import GanTrainer
 
@@ -36,9 +36,7 @@ def request_quality(generator: SheetGenerator, density: np.ndarray, seed: int, s
     """Oracle check of sheets generated for requested densities (n,): {"mae": mean
     |achieved - requested|, "ks": Kolmogorov-Smirnov statistic, "ks_p": its p-value}, and
     the achieved densities."""
-    sheets = generator.sample(density, scale, seed)
-    _, nx, ny = sheets.shape
-    achieved = energy_density(HueckelOracle().energies(sheets), nx, ny)
+    achieved = design_sheets(generator, density, scale, candidates=1, seed=seed).density
     test = ks_2samp(density, achieved)
     report = {
         "mae": float(np.abs(achieved - density).mean()),
