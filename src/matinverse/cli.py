@@ -7,6 +7,7 @@ import typer
 
 from matinverse import __version__
 from matinverse.compositions.cli import app as compositions_app
+from matinverse.crystals.cli import app as crystals_app
 from matinverse.errors import InputError
 from matinverse.graphene.cli import app as graphene_app
 from matinverse.porous.cli import app as porous_app
@@ -23,6 +24,7 @@ app.add_typer(porous_app, name="porous")
 app.add_typer(compositions_app, name="compositions")
 app.add_typer(strain_app, name="strain")
 app.add_typer(graphene_app, name="graphene")
+app.add_typer(crystals_app, name="crystals")
 app.command("tune")(tune)
 app.command("learning-curve")(learning_curve)
 

@@ -125,3 +125,10 @@ def load_mgmno(
     if len(names) != len(tensor):
         raise InputError(f"{MGMNO_NAMES.path} has {len(names)} names for {len(tensor)} rows")
     return MgMnOData(tensor, [MGMNO.decode(x) for x in tensor], names)
+
+
+def nbo_references(data_dir: str | os.PathLike | None = None) -> list[tuple[str, Structure]]:
+    """The 50 distinct OQMD Nb-O structures as (``oqmd-<structure id>``, Structure)."""
+    data = load_nbo(data_dir)
+    firsts, _ = distinct_structures(data.structures)
+    return [(f"oqmd-{data.structure_ids[i]}", data.structures[i]) for i in firsts]

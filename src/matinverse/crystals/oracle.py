@@ -1,0 +1,164 @@
+"""The crystal oracle: relaxation, energy above the convex hull and phonon stability, through
+any ASE calculator (CHGNet's pretrained universal potential by default).
+
+Energies are the calculator's own: CHGNet's include Materials Project 2020-style
+corrections, so a hull built here is a hull of oracle energies only; never mix them with raw
+DFT energies on one hull.
+"""
+
+import functools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator
+from ase.filters import FrechetCellFilter
+from ase.optimize import FIRE
+from pymatgen.analysis.phase_diagram import PDEntry, PhaseDiagram
+from pymatgen.core import Composition, Structure
+
+from matinverse.errors import InputError
+
+FMAX = 0.05  # eV/A: relaxation converged when every force (and stress x volume) is below
+MAX_STEPS = 500
+PHONON_TOLERANCE = 0.1  # THz: a mode below -this is imaginary
+PHONON_MESH = (8, 8, 8)
+PHONON_SUPERCELL_LENGTH = 8.0  # A: each supercell axis at least this long
+PHONON_DISPLACEMENT = 0.01  # A
+
+
+@functools.lru_cache(maxsize=2)
+def chgnet_calculator(device: str = "cpu") -> Calculator:
+    """CHGNet 0.3.0's pretrained potential as an ASE calculator (weights ship in its wheel;
+    loaded once per process)."""
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    return CHGNetCalculator(use_device=device, on_isolated_atoms="ignore")
+
+
+def to_atoms(structure: Structure | Atoms) -> Atoms:
+    return structure.copy() if isinstance(structure, Atoms) else structure.to_ase_atoms()
+
+
+@dataclass
+class Relaxation:
+    """A relaxed structure with its oracle energy (eV/atom), whether the forces converged
+    below ``fmax`` within the step limit, the optimiser steps and the wall seconds."""
+
+    structure: Structure
+    energy_per_atom: float
+    converged: bool
+    steps: int
+    seconds: float
+
+
+def relax(
+    structure: Structure | Atoms,
+    calculator: Calculator | None = None,
+    fmax: float = FMAX,
+    max_steps: int = MAX_STEPS,
+    cell: bool = True,
+) -> Relaxation:
+    """Relax positions (and the cell, ``cell``) with FIRE until every force is below
+    ``fmax`` eV/A (the cell filter scales the stress to the same unit)."""
+    start = time.perf_counter()
+    atoms = to_atoms(structure)
+    atoms.calc = calculator or chgnet_calculator()
+    target = FrechetCellFilter(atoms) if cell else atoms
+    optimizer = FIRE(target, logfile=None)
+    converged = bool(optimizer.run(fmax=fmax, steps=max_steps))
+    energy = float(atoms.get_potential_energy()) / len(atoms)
+    if not np.isfinite(energy):
+        converged = False
+    relaxed = Structure(
+        np.array(atoms.cell), atoms.get_chemical_symbols(), atoms.get_scaled_positions()
+    )
+    return Relaxation(
+        relaxed,
+        energy,
+        converged,
+        int(optimizer.nsteps),
+        time.perf_counter() - start,
+    )
+
+
+def energy_per_atom(structure: Structure | Atoms, calculator: Calculator | None = None) -> float:
+    """Single-point oracle energy, eV/atom."""
+    atoms = to_atoms(structure)
+    atoms.calc = calculator or chgnet_calculator()
+    return float(atoms.get_potential_energy()) / len(atoms)
+
+
+def energies_above_hull(compositions: list[Composition | str], energies_per_atom) -> np.ndarray:
+    """(N,) eV/atom above the lower convex hull of all N (composition, energy) points, every
+    element of the system needing at least one point of its own (the elemental reference)."""
+    compositions = [Composition(c) for c in compositions]
+    energies = np.asarray(energies_per_atom, dtype=float)
+    if len(compositions) != len(energies):
+        raise InputError(f"{len(compositions)} compositions but {len(energies)} energies")
+    entries = [
+        PDEntry(c, float(e) * c.num_atoms) for c, e in zip(compositions, energies, strict=True)
+    ]
+    elements = {el for c in compositions for el in c.elements}
+    references = {c.elements[0] for c in compositions if c.is_element}
+    missing = [str(el) for el in elements - references]
+    if missing:
+        raise InputError(f"no elemental reference for {', '.join(sorted(missing))}")
+    diagram = PhaseDiagram(entries)
+    return np.array([diagram.get_e_above_hull(entry, allow_negative=True) for entry in entries])
+
+
+@dataclass
+class PhononCheck:
+    """Lowest phonon frequency (THz; negative = imaginary) over the q-mesh (Gamma
+    included), the verdict (no mode below -tolerance), and the settings used."""
+
+    min_frequency: float
+    stable: bool
+    tolerance: float
+    mesh: tuple[int, int, int]
+    supercell: tuple[int, int, int]
+    displacements: int
+
+
+def supercell_for(structure: Structure, length: float = PHONON_SUPERCELL_LENGTH) -> tuple:
+    """Smallest diagonal supercell with every lattice vector at least ``length`` A."""
+    return tuple(int(max(1, np.ceil(length / a))) for a in structure.lattice.abc)
+
+
+def phonon_check(
+    structure: Structure,
+    calculator: Calculator | None = None,
+    tolerance: float = PHONON_TOLERANCE,
+    mesh: tuple[int, int, int] = PHONON_MESH,
+    supercell: tuple[int, int, int] | None = None,
+    displacement: float = PHONON_DISPLACEMENT,
+) -> PhononCheck:
+    """Dynamical stability by phonopy finite displacements with the oracle's forces
+    (force constants symmetrised, so the acoustic sum rule holds)."""
+    from phonopy import Phonopy
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    calculator = calculator or chgnet_calculator()
+    supercell = tuple(supercell or supercell_for(structure))
+    unit = PhonopyAtoms(
+        symbols=[site.specie.symbol for site in structure],
+        cell=structure.lattice.matrix,
+        scaled_positions=structure.frac_coords,
+    )
+    phonon = Phonopy(unit, supercell_matrix=np.diag(supercell), primitive_matrix="P")
+    phonon.generate_displacements(distance=displacement)
+    forces = []
+    for cell in phonon.supercells_with_displacements:
+        atoms = Atoms(
+            cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True
+        )
+        atoms.calc = calculator
+        forces.append(atoms.get_forces().copy())
+    phonon.forces = np.array(forces)
+    phonon.produce_force_constants()
+    phonon.symmetrize_force_constants()
+    phonon.run_mesh(list(mesh), is_gamma_center=True)
+    lowest = float(np.min(phonon.mesh.frequencies))
+    return PhononCheck(lowest, lowest >= -tolerance, tolerance, tuple(mesh), supercell, len(forces))

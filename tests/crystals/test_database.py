@@ -1,0 +1,96 @@
+import json
+
+import pytest
+import torch
+from pymatgen.core import Lattice, Structure
+
+from matinverse.crystals import database as db
+from matinverse.crystals.slots import MGMNO, NBO
+from matinverse.errors import InputError
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_allowed_counts_fit_the_slots_and_the_oxidation_limit():
+    counts = db.allowed_counts(NBO)
+    assert (1, 0) not in counts and (2, 0) in counts and (8, 16) in counts
+    assert (8, 16) not in db.allowed_counts(NBO, max_atoms=23)
+    assert (2, 5) in counts and (2, 6) not in counts  # Nb2O5 is Nb(+5)'s limit
+    assert all(nb <= 8 and o <= 16 and 2 <= nb + o <= 24 and 2 * o <= 5 * nb for nb, o in counts)
+    mgmno = db.allowed_counts(MGMNO)
+    assert all(len(c) == 3 and c[0] <= 8 and c[1] <= 8 and c[2] <= 12 for c in mgmno)
+
+
+def test_random_candidates_do_not_depend_on_n():
+    few, more = db.random_candidates(NBO, 3, seed=5), db.random_candidates(NBO, 10, seed=5)
+    assert more[:3] == few and len({c.seed for c in more}) == 10
+    structure, group = db.random_crystal(NBO.elements, few[0].counts, few[0].seed)
+    again, group_again = db.random_crystal(NBO.elements, few[0].counts, few[0].seed)
+    assert structure == again and group == group_again and 2 <= group <= 230
+    assert [structure.composition[e] for e in NBO.elements] == list(few[0].counts)
+
+
+def test_build_resumes_after_a_torn_line_and_refuses_other_settings(tmp_path):
+    out = tmp_path / "db"
+    first = db.build_database(out, "Nb-O", 2, seed=1, max_atoms=3)
+    records = db.read_lines(out / db.RECORDS)
+    assert first.relaxed_now == len(records) == 4  # Nb, O2 references and 2 random
+    ids = {"element-Nb", "element-O", "random-000000", "random-000001"}
+    assert {r["id"] for r in records} == ids
+    text = (out / db.RECORDS).read_text()
+    (out / db.RECORDS).write_text(text + text.splitlines()[0][:50])  # a kill mid-append
+    again = db.build_database(out, "Nb-O", 3, seed=1, max_atoms=3)
+    assert (again.found_done, again.relaxed_now) == (4, 1)
+    records = db.read_lines(out / db.RECORDS)
+    assert len(records) == len({r["id"] for r in records}) == 5
+    with pytest.raises(InputError, match="other settings \\(seed\\)"):
+        db.build_database(out, "Nb-O", 3, seed=2, max_atoms=3)
+    rows = db.summarize(out)
+    for element in ("Nb", "O2"):  # the lowest elemental structure is the reference
+        hull = [r["e_above_hull"] for r in rows if r["formula"] == element and r["converged"]]
+        assert min(hull) == pytest.approx(0, abs=1e-9)
+    assert all(r["e_above_hull"] >= -1e-9 for r in rows if r["converged"])
+    path = db.write_summary(out, rows)
+    assert path.read_text().splitlines()[0] == ",".join(db.SUMMARY_COLUMNS)
+
+
+def record(name, structure, energy):
+    return {"id": name, "formula": structure.composition.formula, "start_spacegroup": None,
+            "energy_per_atom": energy, "converged": True, "steps": 1, "seconds": 0.5,
+            "structure": structure.as_dict()}  # fmt: skip
+
+
+def test_summary_groups_duplicates_and_keeps_the_lowest_energy(tmp_path):
+    rocksalt = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(4.2), ["Nb", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]]
+    )
+    shifted = rocksalt.copy()
+    shifted.translate_sites(range(len(shifted)), [0.1, 0.2, 0.3])
+    nb = Structure(Lattice.cubic(3.3), ["Nb", "Nb"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    o2 = Structure(Lattice.cubic(10), ["O", "O"], [[0, 0, 0], [0.12, 0, 0]])
+    lines = [
+        record("element-Nb", nb, -10.0),
+        record("element-O", o2, -5.0),
+        record("a", rocksalt, -9.0),
+        record("b", shifted, -9.2),
+        record("c", rocksalt * 2, -8.0),
+    ]
+    (tmp_path / db.RECORDS).write_text("".join(json.dumps(r) + "\n" for r in lines))
+    rows = {r["id"]: r for r in db.summarize(tmp_path)}
+    assert rows["b"]["unique"] and not rows["a"]["unique"] and rows["a"]["duplicate_of"] == "b"
+    assert rows["c"]["duplicate_of"] == "b"  # a supercell is the same crystal
+    assert rows["b"]["e_above_hull"] == pytest.approx(0.0, abs=1e-9)  # below the line Nb-O
+    assert rows["a"]["e_above_hull"] == pytest.approx(0.2)
+    assert db.cpu_hours(tmp_path) == pytest.approx(2.5 / 3600)
+
+
+def test_database_command_rejects_an_unknown_system(run, tmp_path):
+    result = run("crystals", "database", "--out", tmp_path / "x", "--n", "1", "--system", "Nb-Ti")
+    assert result.returncode == 2 and "unknown system 'Nb-Ti'" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "x").exists()

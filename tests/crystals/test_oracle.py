@@ -1,0 +1,84 @@
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from pymatgen.core import Composition, Lattice, Structure
+
+from matinverse.crystals import oracle
+from matinverse.errors import InputError
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def slow_hull(x, e):
+    """Binary A(1-x)B(x): energy above the lower hull by brute force over every pair of
+    points that brackets x (and the point itself)."""
+    out = []
+    for xi, ei in zip(x, e, strict=True):
+        best = ei
+        for (xa, ea), (xb, eb) in itertools.product(zip(x, e, strict=True), repeat=2):
+            if xa <= xi <= xb and xa < xb:
+                best = min(best, ea + (eb - ea) * (xi - xa) / (xb - xa))
+        out.append(ei - best)
+    return np.array(out)
+
+
+def test_hull_matches_a_brute_force_lower_hull():
+    rng = np.random.default_rng(0)
+    counts = [(4, 0), (0, 4)] + [tuple(int(v) for v in rng.integers(1, 9, 2)) for _ in range(40)]
+    compositions = [Composition({"Nb": a, "O": b}) for a, b in counts]
+    x = np.array([c.get_atomic_fraction("O") for c in compositions])
+    e = -2.0 * x * (1 - x) + rng.normal(0, 0.15, len(x))
+    e[:2] = 0.0
+    got = oracle.energies_above_hull(compositions, e)
+    np.testing.assert_allclose(got, slow_hull(x, e), atol=1e-9)
+    assert got.min() >= -1e-9 and np.isclose(got[:2], 0).all()
+
+
+def test_hull_needs_elemental_references():
+    with pytest.raises(InputError, match="elemental reference for O"):
+        oracle.energies_above_hull(["Nb", "NbO"], [0.0, -1.0])
+
+
+def bcc(a, element="Nb"):
+    return Structure(Lattice.cubic(a), [element] * 2, [[0, 0, 0], [0.5, 0.5, 0.5]])
+
+
+def test_energy_is_invariant_under_supercells_rotations_and_translations():
+    s = Structure(Lattice.from_parameters(3.1, 3.4, 4.2, 80, 95, 100), ["Nb", "O", "O"],
+                  [[0, 0, 0], [0.3, 0.5, 0.1], [0.7, 0.2, 0.6]])  # fmt: skip
+    e = oracle.energy_per_atom(s)
+    moved = s.copy()
+    moved.translate_sites(range(len(s)), [0.37, -0.21, 0.05])
+    supercell = s * (2, 1, 1)
+    atoms = s.to_ase_atoms()
+    atoms.rotate(37, "z", rotate_cell=True)
+    for other in (moved, supercell, atoms):
+        assert oracle.energy_per_atom(other) == pytest.approx(e, abs=1e-4)
+
+
+def test_relaxation_lowers_the_energy_and_ends_force_free_at_the_right_lattice():
+    start = bcc(3.6)
+    result = oracle.relax(start, fmax=0.01)
+    assert result.converged and result.steps > 0
+    assert result.energy_per_atom < oracle.energy_per_atom(start)
+    assert result.structure.lattice.abc == pytest.approx([3.31] * 3, abs=0.05)  # expt 3.30 A
+    atoms = result.structure.to_ase_atoms()
+    atoms.calc = oracle.chgnet_calculator()
+    assert np.abs(atoms.get_forces()).max() < 0.01
+
+
+def test_phonons_tell_bcc_niobium_stable_and_simple_cubic_unstable():
+    stable = oracle.phonon_check(oracle.relax(bcc(3.31)).structure)
+    assert stable.stable and abs(stable.min_frequency) < 1e-3  # acoustic modes at Gamma
+    assert stable.supercell == (3, 3, 3) and stable.mesh == oracle.PHONON_MESH
+    simple = Structure(Lattice.cubic(2.71), ["Nb"], [[0, 0, 0]])
+    unstable = oracle.phonon_check(oracle.relax(simple).structure)
+    assert not unstable.stable and unstable.min_frequency < -1.0
