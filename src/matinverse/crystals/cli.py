@@ -4,6 +4,7 @@ from pathlib import Path
 
 import typer
 
+from matinverse.errors import InputError
 from matinverse.progress import progress_bar
 
 app = typer.Typer(
@@ -71,3 +72,135 @@ def database(
         f"{len(near)} within 0.1 eV/atom of the hull; {cpu_hours(out):.2f} CPU hours; "
         f"wrote {path}"
     )
+
+
+WEIGHTS = {"Mg-Mn-O": "generator-mgmno.pt", "Nb-O": "generator-nbo.pt"}
+
+
+def _layout(system: str):
+    from matinverse.crystals.slots import LAYOUTS
+
+    if system not in LAYOUTS:
+        raise InputError(f"unknown system {system!r}; choose from {', '.join(LAYOUTS)}")
+    return LAYOUTS[system]
+
+
+def training_structures(system: str, data_dir):
+    """(N, R, 3) encoded training structures of a system: the Mg-Mn-O tensor as published,
+    or the OQMD Nb-O structures that fit the slots."""
+    import numpy as np
+
+    from matinverse.crystals.data import load_mgmno, nbo_references
+
+    layout = _layout(system)
+    if system == "Mg-Mn-O":
+        return load_mgmno(data_dir).tensor
+    fits = []
+    for _, structure in nbo_references(data_dir):
+        try:
+            fits.append(layout.encode(structure))
+        except InputError:
+            continue
+    return np.stack(fits)
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="Generator file (.pt) to write."),
+    system: str = typer.Option("Mg-Mn-O", "--system", help="Mg-Mn-O or Nb-O."),
+    epochs: int = typer.Option(30, min=1),
+    steps: int = typer.Option(500, min=1, help="Steps per epoch (critic or generator)."),
+    batch_size: int = typer.Option(64, min=1),
+    n_critic: int = typer.Option(5, min=1, help="Critic updates per generator update."),
+    lr: float = typer.Option(1e-4),
+    width: int = typer.Option(512, min=8),
+    repulsion: float = typer.Option(1.0, min=0.0, help="Weight of the overlap prior."),
+    seed: int = typer.Option(0),
+    data_dir: Path = typer.Option(None, "--data-dir", help="Root holding mgmno/ or nbo/."),
+):
+    """Train the composition-conditioned crystal WGAN-GP (auxiliary composition head,
+    augmentation by translations, slot shuffles and axis permutations); after each epoch
+    the history records the share of sane decodes. The run folder OUT.run keeps
+    config.json, metrics.jsonl and a checkpoint per epoch; an interrupted run resumes."""
+    from matinverse.cliutil import command_line, training_run
+    from matinverse.crystals.training import train_crystal_gan
+
+    layout = _layout(system)
+    run = training_run(out, ctx)
+    tensor = training_structures(system, data_dir)
+    report = {"system": system, "structures": len(tensor)}
+    run.add_config(data=report)
+    with progress_bar("training crystal GAN") as progress:
+        generator, history = train_crystal_gan(
+            tensor,
+            layout,
+            epochs,
+            steps,
+            batch_size,
+            n_critic,
+            repulsion=repulsion,
+            lr=lr,
+            width=width,
+            seed=seed,
+            checkpoint=run,
+            progress=progress,
+        )
+    run.finish(
+        lambda: generator.save(out, {"data": report, "history": history, "command": command_line()})
+    )
+    last = history[-1]
+    typer.echo(
+        f"wrote {out}; samples: {last['sane']:.1%} sane, median shortest distance "
+        f"{last['median_min_distance']:.2f} A"
+    )
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(..., "--out", help="Folder for summary.csv and the CIF files."),
+    system: str = typer.Option(..., "--system", help="Mg-Mn-O or Nb-O."),
+    composition: str = typer.Option(..., "--composition", help="Formula, e.g. Mg2Mn2O6."),
+    n: int = typer.Option(10, "--n", min=1, help="Crystals to generate."),
+    relax: bool = typer.Option(True, "--relax/--no-relax", help="Relax the sane ones."),
+    phonons: bool = typer.Option(False, "--phonons", help="Phonon check of the best 3."),
+    seed: int = typer.Option(0, "--seed"),
+    model: Path = typer.Option(None, "--model", help="Generator file (default: shipped)."),
+    database: Path = typer.Option(
+        None, "--database", help="A 'crystals database' folder: its energies make the hull."
+    ),
+    data_dir: Path = typer.Option(None, "--data-dir", help="Root holding mgmno/ or nbo/."),
+):
+    """Generate crystals of a composition, decode and sanity-check them, relax them with the
+    oracle, deduplicate, check novelty against the training structures, place them on the
+    hull of --database and check phonons of the best; write DIR/summary.csv and DIR/<id>.cif
+    (and .vasp) for every row."""
+    from importlib import resources
+
+    from matinverse.crystals.design import generate_crystals, write_candidates
+    from matinverse.crystals.models import CrystalGenerator
+    from matinverse.nn.saving import load_model
+
+    layout = _layout(system)
+    layout.check(composition)
+    path = model or Path(str(resources.files("matinverse.crystals.weights") / WEIGHTS[system]))
+    generator = load_model(path, CrystalGenerator)
+    if tuple(generator.layout.elements) != layout.elements:
+        raise InputError(f"{path} generates {'-'.join(generator.layout.elements)}, not {system}")
+    known = [layout.decode(x) for x in training_structures(system, data_dir)] if relax else []
+    with progress_bar("relax") as progress:
+        candidates = generate_crystals(
+            generator,
+            composition,
+            n,
+            seed,
+            relax,
+            3 if phonons else 0,
+            known,
+            database,
+            progress=progress,
+        )
+    summary = write_candidates(out, candidates)
+    sane = sum(c.row["sane"] for c in candidates)
+    relaxed = sum(bool(c.row["relaxed"]) for c in candidates)
+    typer.echo(f"{len(candidates)} generated, {sane} sane, {relaxed} relaxed; wrote {summary}")

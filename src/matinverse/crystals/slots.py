@@ -110,13 +110,19 @@ def translate(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return x
 
 
-def permute_slots(x: np.ndarray, layout: SlotLayout, rng: np.random.Generator) -> np.ndarray:
+def permute_slots(
+    x: np.ndarray, layout: SlotLayout, rng: np.random.Generator, occupied_only: bool = False
+) -> np.ndarray:
     """(N, R, 3) arrays with each element's slots (empty ones included) shuffled at random,
-    independently per structure."""
+    independently per structure; ``occupied_only`` shuffles the occupied slots among
+    themselves and keeps them first, as :meth:`SlotLayout.encode` puts them."""
     x = np.array(x, dtype=float)
     for rows in layout.element_rows():
         n = rows.stop - rows.start
-        order = rng.permuted(np.tile(np.arange(n), (len(x), 1)), axis=1)
+        keys = rng.random((len(x), n))
+        if occupied_only:
+            keys += ~occupied(x[:, rows])  # empty slots sort after the occupied ones
+        order = np.argsort(keys, axis=1)
         x[:, rows] = np.take_along_axis(x[:, rows], order[..., None], axis=1)
     return x
 

@@ -1,0 +1,161 @@
+"""Crystals for a requested composition: generate, decode, sanity filter, relax with the
+oracle, deduplicate, check novelty, place on the hull and check phonons."""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from pymatgen.analysis.structure_matcher import StructureMatcher
+from pymatgen.core import Composition, Structure
+
+from matinverse.crystals import oracle
+from matinverse.crystals.database import RECORDS, read_lines
+from matinverse.crystals.models import CrystalGenerator
+from matinverse.crystals.validity import sanity
+from matinverse.errors import InputError
+from matinverse.io.atomic import atomic_path
+
+SUMMARY_COLUMNS = (
+    "id", "formula", "energy_per_atom", "e_above_hull", "min_distance", "relaxed", "novel",
+    "unique", "phonon_stable",
+)  # fmt: skip
+
+
+@dataclass
+class Candidate:
+    """One generated crystal: its id, the decoded structure, the relaxed one (if relaxed)
+    and the row of the summary (:data:`SUMMARY_COLUMNS`, None where not computed)."""
+
+    id: str
+    generated: Structure
+    structure: Structure
+    row: dict = field(default_factory=dict)
+
+
+def hull_reference(database: str | os.PathLike | None) -> tuple[list[Composition], list[float]]:
+    """Compositions and oracle energies (eV/atom) of the converged records of a database
+    folder (:mod:`matinverse.crystals.database`), for the hull; empty without one."""
+    if database is None:
+        return [], []
+    path = Path(database) / RECORDS
+    if not path.exists():
+        raise InputError(f"{database} holds no crystal database ({RECORDS} missing)")
+    records = [r for r in read_lines(path) if r["converged"] and r["energy_per_atom"] is not None]
+    return (
+        [Structure.from_dict(r["structure"]).composition for r in records],
+        [r["energy_per_atom"] for r in records],
+    )
+
+
+def generate_crystals(
+    generator: CrystalGenerator,
+    composition: str | Composition,
+    n: int,
+    seed: int = 0,
+    relax: bool = True,
+    phonons: int = 0,
+    known: list[Structure] = (),
+    database: str | os.PathLike | None = None,
+    calculator=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Candidate]:
+    """n generated crystals of ``composition`` (checked against the generator's layout).
+    Every one is decoded and sanity-checked; sane ones are relaxed (``relax``); relaxed
+    structures are deduplicated among themselves (StructureMatcher; the lowest energy is
+    ``unique``), compared with ``known`` structures for novelty, placed on the hull of
+    ``database``'s records plus themselves, and the ``phonons`` lowest in energy above
+    the hull (unique ones) get a phonon check."""
+    layout = generator.layout
+    composition = layout.check(composition)
+    counts = [int(composition[e]) for e in layout.elements]
+    if any(c != composition[e] for c, e in zip(counts, layout.elements, strict=True)):
+        raise InputError(f"{composition.formula}: atom counts must be whole numbers")
+    counts = generator.check_counts([counts]).repeat(n, 1)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        x = generator(generator.noise(n, gen), counts).numpy().astype(np.float64)
+    out = []
+    for k, row in enumerate(x):
+        structure = layout.decode(row)
+        check = sanity(structure)
+        out.append(
+            Candidate(
+                f"{composition.formula.replace(' ', '')}-{seed}-{k:04d}",
+                structure,
+                structure,
+                {
+                    "formula": structure.composition.reduced_formula,
+                    "energy_per_atom": None,
+                    "e_above_hull": None,
+                    "min_distance": round(check.min_distance, 4),
+                    "relaxed": False if relax else None,
+                    "novel": None,
+                    "unique": None,
+                    "phonon_stable": None,
+                    "sane": check.sane,
+                },
+            )
+        )
+    if not relax:
+        return out
+    sane = [c for c in out if c.row["sane"]]
+    for k, candidate in enumerate(sane):
+        result = oracle.relax(candidate.generated, calculator)
+        candidate.structure = result.structure
+        candidate.row["relaxed"] = result.converged
+        candidate.row["energy_per_atom"] = result.energy_per_atom
+        if progress:
+            progress(k + 1, len(sane))
+    relaxed = sorted((c for c in out if c.row["relaxed"]), key=lambda c: c.row["energy_per_atom"])
+    _mark_unique_and_novel(relaxed, known)
+    compositions, energies = hull_reference(database)
+    if relaxed and compositions:
+        hull = oracle.energies_above_hull(
+            compositions + [c.structure.composition for c in relaxed],
+            energies + [c.row["energy_per_atom"] for c in relaxed],
+        )[len(compositions) :]
+        for candidate, e in zip(relaxed, hull, strict=True):
+            candidate.row["e_above_hull"] = float(e)
+    best = [c for c in relaxed if c.row["unique"]][:phonons]
+    for candidate in best:
+        candidate.row["phonon_stable"] = oracle.phonon_check(candidate.structure, calculator).stable
+    return out
+
+
+def _mark_unique_and_novel(relaxed: list[Candidate], known: list[Structure]) -> None:
+    matcher = StructureMatcher()
+    kept: list[Candidate] = []
+    for candidate in relaxed:  # lowest energy first
+        twin = any(matcher.fit(k.structure, candidate.structure) for k in kept)
+        candidate.row["unique"] = not twin
+        if not twin:
+            kept.append(candidate)
+        formula = candidate.structure.composition.reduced_formula
+        candidate.row["novel"] = not any(
+            s.composition.reduced_formula == formula and matcher.fit(s, candidate.structure)
+            for s in known
+        )
+
+
+def write_candidates(out: str | os.PathLike, candidates: list[Candidate]) -> Path:
+    """DIR/<id>.cif (relaxed structure where relaxed), DIR/<id>.vasp (POSCAR) and
+    DIR/summary.csv, each written atomically. Returns the summary path."""
+    import csv
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for candidate in candidates:
+        for suffix, fmt in ((".cif", "cif"), (".vasp", "poscar")):
+            with atomic_path(out / f"{candidate.id}{suffix}") as tmp:
+                tmp.write_text(candidate.structure.to(fmt=fmt))
+    path = out / "summary.csv"
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, SUMMARY_COLUMNS)
+        writer.writeheader()
+        for c in candidates:
+            row = {"id": c.id, **c.row}
+            writer.writerow({k: "" if row.get(k) is None else row[k] for k in SUMMARY_COLUMNS})
+    return path

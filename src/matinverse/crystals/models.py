@@ -1,0 +1,169 @@
+"""Composition-conditioned crystal GAN (after Kim et al., ACS Cent. Sci. 6, 1412 (2020)) on
+the fixed-slot form of :mod:`matinverse.crystals.slots`.
+
+The condition is the number of atoms of each element, one-hot per element (counts 0..slots).
+The generator fills exactly the first ``count`` slots of each element and leaves the others
+empty, and its outputs are squashed into physical ranges (cell lengths 2-30 A, angles
+10-170 degrees, fractional coordinates in [0, 1)), so every sample decodes to a crystal of
+the requested composition. The critic scores (structure, condition) pairs and has an
+auxiliary head that predicts the counts from the structure alone (cross-entropy per
+element), trained on real structures and asked of generated ones.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+from matinverse.crystals.slots import ANGLE_SCALE, LENGTH_SCALE, SlotLayout
+from matinverse.errors import InputError
+from matinverse.nn.saving import SaveableModule
+
+LENGTH_RANGE = (2.0, 30.0)  # A
+ANGLE_RANGE = (10.0, 170.0)  # degrees
+SLOT_RANGE = (2.5 / 15, 12.5 / 15)  # encoded fractional coordinates [0, 1) -> this range
+
+
+def count_one_hot(counts: torch.Tensor, slots: tuple[int, ...]) -> torch.Tensor:
+    """(B, E) int atom counts -> (B, sum(slots + 1)) one-hot per element."""
+    parts = [nn.functional.one_hot(counts[:, e].long(), n + 1).float() for e, n in enumerate(slots)]
+    return torch.cat(parts, 1)
+
+
+def slot_mask(counts: torch.Tensor, slots: tuple[int, ...]) -> torch.Tensor:
+    """(B, E) counts -> (B, 2 + sum(slots)) float: 1 for the cell rows and the first
+    ``count`` slots of each element."""
+    parts = [torch.ones(len(counts), 2)]
+    for e, n in enumerate(slots):
+        parts.append((torch.arange(n)[None] < counts[:, e : e + 1]).float())
+    return torch.cat(parts, 1)
+
+
+def counts_of(x: torch.Tensor, slots: tuple[int, ...]) -> torch.Tensor:
+    """(B, R, 3) slot arrays -> (B, E) atom counts (occupied = row sum > 0.4)."""
+    occupied = x[:, 2:].sum(-1) > 0.4
+    return torch.stack([part.sum(1) for part in occupied.split(list(slots), 1)], 1)
+
+
+def cell_matrix(x: torch.Tensor) -> torch.Tensor:
+    """(B, R, 3) slot arrays -> (B, 3, 3) cell vectors as rows (A), a along x, b in the
+    xy plane (differentiable)."""
+    a, b, c = (x[:, 0] * LENGTH_SCALE).unbind(1)
+    alpha, beta, gamma = torch.deg2rad(x[:, 1] * ANGLE_SCALE).unbind(1)
+    cx = c * torch.cos(beta)
+    cy = c * (torch.cos(alpha) - torch.cos(beta) * torch.cos(gamma)) / torch.sin(gamma)
+    cz = torch.sqrt((c**2 - cx**2 - cy**2).clamp_min(1e-6))
+    zero = torch.zeros_like(a)
+    rows = [
+        torch.stack([a, zero, zero], 1),
+        torch.stack([b * torch.cos(gamma), b * torch.sin(gamma), zero], 1),
+        torch.stack([cx, cy, cz], 1),
+    ]
+    return torch.stack(rows, 1)
+
+
+_IMAGES = torch.tensor(
+    [[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=torch.float32
+)
+
+
+def nearest_distances(x: torch.Tensor) -> torch.Tensor:
+    """(B, R, 3) slot arrays -> (B, R - 2) distance (A) from each occupied slot's atom to
+    its nearest other atom or periodic image (0 for empty slots); differentiable. The images
+    searched lie within one cell of the wrapped fractional difference (exact unless the
+    cell is extremely skewed)."""
+    slots = x[:, 2:]
+    occupied = slots.sum(-1) > 0.4
+    frac = 1.5 * slots - 0.25
+    delta = frac[:, :, None] - frac[:, None]  # (B, S, S, 3)
+    delta = delta - torch.round(delta)
+    images = _IMAGES.to(x)
+    shifted = (delta[:, :, :, None] + images).reshape(len(x), -1, 3)
+    lengths = torch.bmm(shifted, cell_matrix(x)).norm(dim=-1).view(*delta.shape[:3], -1)
+    s = slots.shape[1]
+    own = torch.eye(s, dtype=torch.bool, device=x.device)[:, :, None] & (
+        images.abs().sum(1) == 0
+    )  # an atom itself is not its neighbour
+    pair = occupied[:, :, None] & occupied[:, None]
+    lengths = lengths.masked_fill(own, float("inf")).masked_fill(~pair[..., None], float("inf"))
+    nearest = lengths.amin((-1, -2))
+    return torch.where(occupied, nearest, torch.zeros_like(nearest))
+
+
+def _mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(0.2)]
+    return nn.Sequential(*layers[:-1])
+
+
+class CrystalGenerator(SaveableModule):
+    """(B, latent_dim) noise and (B, E) atom counts -> (B, 2 + sum(slots), 3) slot arrays
+    (:class:`~matinverse.crystals.slots.SlotLayout` encoding) of that composition."""
+
+    def __init__(
+        self,
+        elements: tuple[str, ...],
+        slots: tuple[int, ...],
+        latent_dim: int = 64,
+        width: int = 512,
+        depth: int = 3,
+    ):
+        super().__init__(
+            elements=list(elements), slots=list(slots), latent_dim=latent_dim, width=width,
+            depth=depth,
+        )  # fmt: skip
+        self.layout = SlotLayout(tuple(elements), tuple(slots))
+        self.slots = tuple(slots)
+        rows = self.layout.rows
+        condition = sum(n + 1 for n in slots)
+        self.net = _mlp([latent_dim + condition] + [width] * depth + [rows * 3])
+        low = torch.zeros(rows, 3)
+        high = torch.ones(rows, 3)
+        low[0], high[0] = LENGTH_RANGE[0] / LENGTH_SCALE, LENGTH_RANGE[1] / LENGTH_SCALE
+        low[1], high[1] = ANGLE_RANGE[0] / ANGLE_SCALE, ANGLE_RANGE[1] / ANGLE_SCALE
+        low[2:], high[2:] = SLOT_RANGE
+        self.register_buffer("low", low)
+        self.register_buffer("high", high)
+
+    def noise(self, n: int, gen: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.config["latent_dim"], generator=gen)
+
+    def forward(self, z: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        h = self.net(torch.cat([z, count_one_hot(counts, self.slots)], 1))
+        x = self.low + (self.high - self.low) * torch.sigmoid(h.view(len(z), -1, 3))
+        return x * slot_mask(counts, self.slots)[..., None]
+
+    def check_counts(self, counts) -> torch.Tensor:
+        """(B, E) counts as int64, InputError outside 0..slots or with no atom."""
+        counts = torch.as_tensor(np.asarray(counts), dtype=torch.int64).reshape(-1, len(self.slots))
+        if (counts < 0).any() or (counts > torch.tensor(self.slots)).any():
+            raise InputError(f"atom counts must lie in 0..{list(self.slots)} per element")
+        if (counts.sum(1) == 0).any():
+            raise InputError("a composition needs at least one atom")
+        return counts
+
+
+class CrystalCritic(SaveableModule):
+    """(B, R, 3) slot arrays and (B, E) counts -> ((B,) Wasserstein score, (B, sum(slots
+    + 1)) count logits of the auxiliary head, which sees the structure only)."""
+
+    def __init__(self, slots: tuple[int, ...], width: int = 512, depth: int = 3):
+        super().__init__(slots=list(slots), width=width, depth=depth)
+        self.slots = tuple(slots)
+        rows = 2 + sum(slots)
+        condition = sum(n + 1 for n in slots)
+        self.features = _mlp([rows * 3] + [width] * depth)
+        self.act = nn.LeakyReLU(0.2)
+        self.score = _mlp([width + condition, width, 1])
+        self.aux = nn.Linear(width, condition)
+
+    def forward(self, x: torch.Tensor, counts: torch.Tensor):
+        h = self.act(self.features(x.flatten(1)))
+        score = self.score(torch.cat([h, count_one_hot(counts, self.slots)], 1))[:, 0]
+        return score, self.aux(h)
+
+    def aux_loss(self, logits: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy of the count logits against (B, E) counts, over elements."""
+        parts = logits.split([n + 1 for n in self.slots], 1)
+        losses = [nn.functional.cross_entropy(p, counts[:, e].long()) for e, p in enumerate(parts)]
+        return torch.stack(losses).mean()

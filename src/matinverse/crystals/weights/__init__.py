@@ -1,0 +1,1 @@
+"""Shipped crystal generators (see MODEL_CARD.md)."""

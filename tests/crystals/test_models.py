@@ -1,0 +1,116 @@
+import numpy as np
+import pytest
+import torch
+from pymatgen.core import Lattice, Structure
+
+from matinverse.crystals import design
+from matinverse.crystals.models import (
+    ANGLE_RANGE,
+    LENGTH_RANGE,
+    CrystalCritic,
+    CrystalGenerator,
+    counts_of,
+    nearest_distances,
+)
+from matinverse.crystals.slots import MGMNO, NBO
+from matinverse.crystals.training import train_crystal_gan
+from matinverse.errors import InputError
+from matinverse.nn.saving import load_model
+
+
+@pytest.fixture(scope="module")
+def mgmno_rows(shared_data):
+    from matinverse.crystals.data import load_mgmno
+
+    return load_mgmno(shared_data).tensor
+
+
+def test_nearest_distances_match_pymatgen(mgmno_rows):
+    x = mgmno_rows[:40]
+    got = nearest_distances(torch.from_numpy(x))
+    for row, d in zip(x, got, strict=True):
+        s = MGMNO.decode(row)
+        reference = (s.distance_matrix + np.diag([np.inf] * len(s))).min(1)
+        lattice = s.lattice.get_lll_reduced_lattice()
+        reference = np.minimum(reference, min(lattice.abc))  # own periodic images
+        np.testing.assert_allclose(np.sort(d[d > 0].numpy()), np.sort(reference), atol=1e-9)
+
+
+def test_overlap_gradient_pushes_atoms_apart():
+    s = Structure(Lattice.cubic(5.0), ["Nb", "O"], [[0, 0, 0], [0.1, 0.05, 0]])
+    x = torch.from_numpy(NBO.encode(s)).requires_grad_(True)
+    d = nearest_distances(x[None])
+    torch.relu(1.4 - d).pow(2).sum().backward()
+    moved = (x - 1e-3 * x.grad).detach()
+    assert nearest_distances(moved[None]).max() > d.max()
+
+
+def test_generator_obeys_the_composition_and_physical_ranges(tmp_path):
+    torch.manual_seed(0)
+    g = CrystalGenerator(MGMNO.elements, MGMNO.slots, latent_dim=8, width=32)
+    counts = g.check_counts([[2, 2, 6], [8, 8, 12], [1, 0, 1]])
+    x = g(g.noise(3), counts)
+    assert torch.equal(counts_of(x, MGMNO.slots), counts)
+    lengths, angles = x[:, 0] * 30, x[:, 1] * 180
+    assert lengths.min() >= LENGTH_RANGE[0] and lengths.max() <= LENGTH_RANGE[1]
+    assert angles.min() >= ANGLE_RANGE[0] and angles.max() <= ANGLE_RANGE[1]
+    decoded = MGMNO.decode(x[1].detach().numpy().astype(float))
+    assert decoded.composition.formula == "Mg8 Mn8 O12"
+    g.save(tmp_path / "g.pt")
+    again = load_model(tmp_path / "g.pt", CrystalGenerator)
+    z = g.noise(3, torch.Generator().manual_seed(1))
+    assert torch.equal(again(z, counts), g.eval()(z, counts))
+    with pytest.raises(InputError, match="0..\\[8, 8, 12\\]"):
+        g.check_counts([[9, 0, 1]])
+
+
+def test_critic_scores_and_predicts_counts():
+    critic = CrystalCritic(MGMNO.slots, width=16)
+    x = torch.rand(4, MGMNO.rows, 3)
+    counts = torch.tensor([[1, 1, 2]] * 4)
+    score, logits = critic(x, counts)
+    assert score.shape == (4,) and logits.shape == (4, 9 + 9 + 13)
+    assert critic.aux_loss(logits, counts).item() > 0
+
+
+def test_tiny_training_run_records_sample_quality(mgmno_rows):
+    g, history = train_crystal_gan(
+        mgmno_rows[:64], MGMNO, epochs=2, steps_per_epoch=6, batch=8, width=16, monitor=8
+    )
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert all(h["composition_ok"] == 1.0 and 0 <= h["sane"] <= 1 for h in history)
+
+
+def test_generate_without_relaxation_writes_every_row(tmp_path):
+    torch.manual_seed(0)
+    g = CrystalGenerator(MGMNO.elements, MGMNO.slots, latent_dim=8, width=32).eval()
+    candidates = design.generate_crystals(g, "Mg2Mn2O6", 5, seed=3, relax=False)
+    assert len(candidates) == 5 and len({c.id for c in candidates}) == 5
+    assert all(c.structure.composition.reduced_formula == "MgMnO3" for c in candidates)
+    summary = design.write_candidates(tmp_path, candidates)
+    lines = summary.read_text().splitlines()
+    assert lines[0] == ",".join(design.SUMMARY_COLUMNS) and len(lines) == 6
+    assert all((tmp_path / f"{c.id}.cif").exists() for c in candidates)
+    with pytest.raises(InputError, match="not in system Mg-Mn-O"):
+        design.generate_crystals(g, "Nb2O5", 1, relax=False)
+    with pytest.raises(InputError, match="at most 12"):
+        design.generate_crystals(g, "MgO13", 1, relax=False)
+
+
+def test_duplicates_and_novelty_are_judged_by_structure_matching():
+    rocksalt = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(4.2), ["Mg", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]]
+    )
+    other = Structure(Lattice.cubic(3.0), ["Mg", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    structures = [rocksalt, rocksalt * 2, other]
+    rows = [design.Candidate(f"c{k}", s, s, {}) for k, s in enumerate(structures)]
+    design._mark_unique_and_novel(rows, known=[other])
+    assert [r.row["unique"] for r in rows] == [True, False, True]
+    assert [r.row["novel"] for r in rows] == [True, True, False]
+
+
+def test_generate_command_rejects_a_composition_outside_the_system(run, tmp_path):
+    result = run("crystals", "generate", "--out", tmp_path / "g", "--system", "Mg-Mn-O",
+                 "--composition", "NbO2", "--no-relax")  # fmt: skip
+    assert result.returncode == 2 and "Nb not in system Mg-Mn-O" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "g").exists()
