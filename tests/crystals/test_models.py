@@ -9,6 +9,7 @@ from matinverse.crystals.models import (
     LENGTH_RANGE,
     CrystalCritic,
     CrystalGenerator,
+    cell_angles,
     counts_of,
     nearest_distances,
 )
@@ -51,9 +52,9 @@ def test_generator_obeys_the_composition_and_physical_ranges(tmp_path):
     counts = g.check_counts([[2, 2, 6], [8, 8, 12], [1, 0, 1]])
     x = g(g.noise(3), counts)
     assert torch.equal(counts_of(x, MGMNO.slots), counts)
-    lengths, angles = x[:, 0] * 30, x[:, 1] * 180
+    lengths, gamma = x[:, 0] * 30, x[:, 1, 2] * 180
     assert lengths.min() >= LENGTH_RANGE[0] and lengths.max() <= LENGTH_RANGE[1]
-    assert angles.min() >= ANGLE_RANGE[0] and angles.max() <= ANGLE_RANGE[1]
+    assert gamma.min() >= ANGLE_RANGE[0] and gamma.max() <= ANGLE_RANGE[1]
     decoded = MGMNO.decode(x[1].detach().numpy().astype(float))
     assert decoded.composition.formula == "Mg8 Mn8 O12"
     g.save(tmp_path / "g.pt")
@@ -62,6 +63,17 @@ def test_generator_obeys_the_composition_and_physical_ranges(tmp_path):
     assert torch.equal(again(z, counts), g.eval()(z, counts))
     with pytest.raises(InputError, match="0..\\[8, 8, 12\\]"):
         g.check_counts([[9, 0, 1]])
+
+
+def test_generated_angles_always_form_a_cell():
+    u = torch.rand(20000, 3, generator=torch.Generator().manual_seed(0))
+    u[:8] = torch.tensor([[0.0, 1, 0], [1, 1, 0.5], [0, 1, 0.25], [1, 1, 1], [0, 0, 0],
+                          [1, 0, 0], [0.5, 1, 0.75], [0, 1, 0.5]])  # fmt: skip
+    angles = cell_angles(u)[:, 0].double() * 180
+    alpha, beta, gamma = angles.unbind(1)
+    # the conditions for three angles to be those of a cell (all volumes positive)
+    assert (alpha + beta + gamma < 360).all() and (alpha + beta > gamma).all()
+    assert (beta + gamma > alpha).all() and (gamma + alpha > beta).all()
 
 
 def test_critic_scores_and_predicts_counts():
@@ -114,3 +126,10 @@ def test_generate_command_rejects_a_composition_outside_the_system(run, tmp_path
                  "--composition", "NbO2", "--no-relax")  # fmt: skip
     assert result.returncode == 2 and "Nb not in system Mg-Mn-O" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "g").exists()
+
+
+def test_generate_command_names_a_missing_model(run, tmp_path):
+    result = run("crystals", "generate", "--out", tmp_path / "g", "--system", "Mg-Mn-O",
+                 "--composition", "MgO", "--no-relax", "--model", tmp_path / "none.pt")  # fmt: skip
+    assert result.returncode == 2 and "model file not found" in result.stderr
+    assert not (tmp_path / "g").exists()

@@ -184,6 +184,11 @@ def generate(
     layout = _layout(system)
     layout.check(composition)
     path = model or Path(str(resources.files("matinverse.crystals.weights") / WEIGHTS[system]))
+    if model is None and not path.exists():
+        raise InputError(
+            f"no shipped {system} generator yet: train one with 'matinverse crystals train' "
+            "and pass it with --model"
+        )
     generator = load_model(path, CrystalGenerator)
     if tuple(generator.layout.elements) != layout.elements:
         raise InputError(f"{path} generates {'-'.join(generator.layout.elements)}, not {system}")

@@ -5,7 +5,8 @@ The condition is the number of atoms of each element, one-hot per element (count
 The generator fills exactly the first ``count`` slots of each element and leaves the others
 empty, and its outputs are squashed into physical ranges (cell lengths 2-30 A, angles
 10-170 degrees, fractional coordinates in [0, 1)), so every sample decodes to a crystal of
-the requested composition. The critic scores (structure, condition) pairs and has an
+the requested composition (angles are built from a direction of c, so they always form a
+cell). The critic scores (structure, condition) pairs and has an
 auxiliary head that predicts the counts from the structure alone (cross-entropy per
 element), trained on real structures and asked of generated ones.
 """
@@ -21,6 +22,21 @@ from matinverse.nn.saving import SaveableModule
 LENGTH_RANGE = (2.0, 30.0)  # A
 ANGLE_RANGE = (10.0, 170.0)  # degrees
 SLOT_RANGE = (2.5 / 15, 12.5 / 15)  # encoded fractional coordinates [0, 1) -> this range
+
+
+def cell_angles(u: torch.Tensor) -> torch.Tensor:
+    """(B, 3) numbers in [0, 1] -> (B, 1, 3) cell angles / 180 that always form a cell: gamma
+    (between a and b) in ANGLE_RANGE, and c's direction at a polar angle of 0-85 degrees from
+    the normal of the ab plane (azimuth 0-360), which fixes alpha and beta."""
+    low, high = ANGLE_RANGE
+    gamma = torch.deg2rad(low + (high - low) * u[:, 0])
+    theta = torch.deg2rad(85.0 * u[:, 1])
+    phi = 2 * torch.pi * u[:, 2]
+    c = torch.stack([theta.sin() * phi.cos(), theta.sin() * phi.sin(), theta.cos()], 1)
+    b = torch.stack([gamma.cos(), gamma.sin(), torch.zeros_like(gamma)], 1)
+    alpha = torch.arccos((b * c).sum(1).clamp(-1, 1))
+    beta = torch.arccos(c[:, 0].clamp(-1, 1))
+    return torch.rad2deg(torch.stack([alpha, beta, gamma], 1))[:, None] / ANGLE_SCALE
 
 
 def count_one_hot(counts: torch.Tensor, slots: tuple[int, ...]) -> torch.Tensor:
@@ -89,6 +105,14 @@ def nearest_distances(x: torch.Tensor) -> torch.Tensor:
     return torch.where(occupied, nearest, torch.zeros_like(nearest))
 
 
+def log_volume_per_atom(x: torch.Tensor) -> torch.Tensor:
+    """(B, R, 3) slot arrays -> (B,) log of the cell volume per atom (A^3), which the critic
+    sees beside the slot array (a product of lengths and angles that an MLP finds hard)."""
+    volume = torch.linalg.det(cell_matrix(x)).abs()
+    atoms = (x[:, 2:].sum(-1) > 0.4).sum(1).clamp_min(1)
+    return torch.log(volume.clamp_min(1e-6) / atoms)
+
+
 def _mlp(sizes: list[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
@@ -120,7 +144,7 @@ class CrystalGenerator(SaveableModule):
         low = torch.zeros(rows, 3)
         high = torch.ones(rows, 3)
         low[0], high[0] = LENGTH_RANGE[0] / LENGTH_SCALE, LENGTH_RANGE[1] / LENGTH_SCALE
-        low[1], high[1] = ANGLE_RANGE[0] / ANGLE_SCALE, ANGLE_RANGE[1] / ANGLE_SCALE
+        low[1], high[1] = 0.0, 1.0  # turned into angles by cell_angles
         low[2:], high[2:] = SLOT_RANGE
         self.register_buffer("low", low)
         self.register_buffer("high", high)
@@ -131,6 +155,7 @@ class CrystalGenerator(SaveableModule):
     def forward(self, z: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         h = self.net(torch.cat([z, count_one_hot(counts, self.slots)], 1))
         x = self.low + (self.high - self.low) * torch.sigmoid(h.view(len(z), -1, 3))
+        x = torch.cat([x[:, :1], cell_angles(x[:, 1]), x[:, 2:]], 1)
         return x * slot_mask(counts, self.slots)[..., None]
 
     def check_counts(self, counts) -> torch.Tensor:
@@ -145,20 +170,21 @@ class CrystalGenerator(SaveableModule):
 
 class CrystalCritic(SaveableModule):
     """(B, R, 3) slot arrays and (B, E) counts -> ((B,) Wasserstein score, (B, sum(slots
-    + 1)) count logits of the auxiliary head, which sees the structure only)."""
+    + 1)) count logits of the auxiliary head, which sees the structure only). Besides the
+    slot array it sees the log volume per atom."""
 
     def __init__(self, slots: tuple[int, ...], width: int = 512, depth: int = 3):
         super().__init__(slots=list(slots), width=width, depth=depth)
         self.slots = tuple(slots)
         rows = 2 + sum(slots)
         condition = sum(n + 1 for n in slots)
-        self.features = _mlp([rows * 3] + [width] * depth)
+        self.features = _mlp([rows * 3 + 1] + [width] * depth)
         self.act = nn.LeakyReLU(0.2)
         self.score = _mlp([width + condition, width, 1])
         self.aux = nn.Linear(width, condition)
 
     def forward(self, x: torch.Tensor, counts: torch.Tensor):
-        h = self.act(self.features(x.flatten(1)))
+        h = self.act(self.features(torch.cat([x.flatten(1), log_volume_per_atom(x)[:, None]], 1)))
         score = self.score(torch.cat([h, count_one_hot(counts, self.slots)], 1))[:, 0]
         return score, self.aux(h)
 

@@ -1,0 +1,93 @@
+"""Crystal generation: of N generated crystals per composition, the share that decode sanely,
+relax to convergence, are unique and novel, lie within 0.1 eV/atom of the hull, and are
+phonon-stable.
+
+Run:  python bench/crystals_generation.py --system Mg-Mn-O [--model FILE] [--n 20]
+          [--compositions Mg2Mn2O6,MgMn2O4,...] [--database DIR] [--phonons 3] [--data-dir ROOT]
+
+Without --database the hull column is empty (the hull needs oracle energies of the whole
+system: build them with ``matinverse crystals database``). One torch thread; the oracle is
+CHGNet.
+"""
+
+import argparse
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from matinverse.crystals.cli import WEIGHTS, training_structures
+from matinverse.crystals.design import generate_crystals
+from matinverse.crystals.models import CrystalGenerator
+from matinverse.crystals.slots import LAYOUTS
+from matinverse.nn.saving import load_model
+
+DEFAULT_COMPOSITIONS = {
+    "Mg-Mn-O": "Mg2Mn2O6,MgMn2O4,Mg2MnO4,Mg4Mn4O12,Mg3Mn3O8",
+    "Nb-O": "Nb2O4,Nb3O3,Nb4O10,Nb2O2,Nb6O14",
+}
+
+
+def share(rows, key, among=None) -> str:
+    pool = [r for r in rows if among is None or among(r)]
+    if not pool:
+        return "-"
+    return f"{np.mean([bool(r[key]) for r in pool]):.2f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--system", default="Mg-Mn-O", choices=sorted(LAYOUTS))
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--n", type=int, default=20)
+    parser.add_argument("--compositions", default=None)
+    parser.add_argument("--database", type=Path, default=None)
+    parser.add_argument("--phonons", type=int, default=0)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    layout = LAYOUTS[args.system]
+    path = args.model or Path(
+        str(resources.files("matinverse.crystals.weights") / WEIGHTS[args.system])
+    )
+    generator = load_model(path, CrystalGenerator)
+    known = [layout.decode(x) for x in training_structures(args.system, args.data_dir)]
+    compositions = (args.compositions or DEFAULT_COMPOSITIONS[args.system]).split(",")
+    print(f"model {path}; {args.n} crystals per composition, seed {args.seed}")
+    print(
+        "| composition | sane | relaxed (of sane) | unique (of relaxed) | novel (of unique) "
+        "| within 0.1 eV/atom (of unique) | phonon-stable (checked) | CPU s |"
+    )
+    print("|:--|--:|--:|--:|--:|--:|--:|--:|")
+    totals = []
+    for composition in compositions:
+        start = time.process_time()
+        candidates = generate_crystals(
+            generator, composition, args.n, args.seed, True, args.phonons, known, args.database
+        )
+        rows = [c.row for c in candidates]
+        totals += rows
+        unique = [r for r in rows if r["unique"]]
+        near = (
+            f"{np.mean([r['e_above_hull'] <= 0.1 for r in unique]):.2f}"
+            if unique and args.database
+            else "-"
+        )
+        checked = [r for r in rows if r["phonon_stable"] is not None]
+        stable = f"{sum(r['phonon_stable'] for r in checked)}/{len(checked)}" if checked else "-"
+        print(
+            f"| {composition} | {share(rows, 'sane')} | "
+            f"{share(rows, 'relaxed', lambda r: r['sane'])} | "
+            f"{share(rows, 'unique', lambda r: r['relaxed'])} | "
+            f"{share(unique, 'novel')} | {near} | {stable} | {time.process_time() - start:.0f} |",
+            flush=True,
+        )
+    print(f"all: sane {share(totals, 'sane')}, relaxed of sane "
+          f"{share(totals, 'relaxed', lambda r: r['sane'])}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
