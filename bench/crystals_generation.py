@@ -12,17 +12,14 @@ CHGNet.
 
 import argparse
 import time
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from matinverse.crystals.cli import WEIGHTS, training_structures
-from matinverse.crystals.design import generate_crystals
-from matinverse.crystals.models import CrystalGenerator
+from matinverse.crystals.data import training_structures
+from matinverse.crystals.design import generate_crystals, load_generator
 from matinverse.crystals.slots import LAYOUTS
-from matinverse.nn.saving import load_model
 
 DEFAULT_COMPOSITIONS = {
     "Mg-Mn-O": "Mg2Mn2O6,MgMn2O4,Mg2MnO4,Mg4Mn4O12,Mg3Mn3O8",
@@ -50,13 +47,10 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
     layout = LAYOUTS[args.system]
-    path = args.model or Path(
-        str(resources.files("matinverse.crystals.weights") / WEIGHTS[args.system])
-    )
-    generator = load_model(path, CrystalGenerator)
+    generator = load_generator(args.system, args.model)
     known = [layout.decode(x) for x in training_structures(args.system, args.data_dir)]
     compositions = (args.compositions or DEFAULT_COMPOSITIONS[args.system]).split(",")
-    print(f"model {path}; {args.n} crystals per composition, seed {args.seed}")
+    print(f"model {args.model or 'shipped'}; {args.n} crystals per composition, seed {args.seed}")
     print(
         "| composition | sane | relaxed (of sane) | unique (of relaxed) | novel (of unique) "
         "| within 0.1 eV/atom (of unique) | phonon-stable (checked) | CPU s |"

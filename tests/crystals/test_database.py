@@ -1,20 +1,11 @@
 import json
 
 import pytest
-import torch
 from pymatgen.core import Lattice, Structure
 
 from matinverse.crystals import database as db
 from matinverse.crystals.slots import MGMNO, NBO
 from matinverse.errors import InputError
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_allowed_counts_fit_the_slots_and_the_oxidation_limit():

@@ -2,19 +2,10 @@ import itertools
 
 import numpy as np
 import pytest
-import torch
 from pymatgen.core import Composition, Lattice, Structure
 
 from matinverse.crystals import oracle
 from matinverse.errors import InputError
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def slow_hull(x, e):

@@ -443,8 +443,8 @@ def design(
     from matinverse.compositions.data import known_formulas
     from matinverse.compositions.design import PropertyRequest
     from matinverse.compositions.design import design as run_design
-    from matinverse.compositions.files import write_rows
     from matinverse.compositions.prediction import default_model_path, load_property_model
+    from matinverse.io.tables import write_rows
 
     if n < 1 or n > 100_000:
         raise InputError(f"--n must be between 1 and 100,000, got {n}")

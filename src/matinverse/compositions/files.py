@@ -43,16 +43,3 @@ def write_formulas(path: str | os.PathLike, rows: list[tuple[str | None, bool]])
         writer = csv.writer(f)
         writer.writerow(["formula", "valid"])
         writer.writerows((formula or "", "true" if valid else "false") for formula, valid in rows)
-
-
-def write_rows(path: str | os.PathLike, rows: list[dict]) -> None:
-    """Write dicts with the same keys as CSV rows (header from the first row; floats with six
-    significant digits) atomically."""
-    if not rows:
-        raise InputError(f"no rows to write to {path}")
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(
-            {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows
-        )

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import typer
 
-from matinverse.errors import InputError
 from matinverse.progress import progress_bar
 
 app = typer.Typer(
@@ -74,36 +73,6 @@ def database(
     )
 
 
-WEIGHTS = {"Mg-Mn-O": "generator-mgmno.pt", "Nb-O": "generator-nbo.pt"}
-
-
-def _layout(system: str):
-    from matinverse.crystals.slots import LAYOUTS
-
-    if system not in LAYOUTS:
-        raise InputError(f"unknown system {system!r}; choose from {', '.join(LAYOUTS)}")
-    return LAYOUTS[system]
-
-
-def training_structures(system: str, data_dir):
-    """(N, R, 3) encoded training structures of a system: the Mg-Mn-O tensor as published,
-    or the OQMD Nb-O structures that fit the slots."""
-    import numpy as np
-
-    from matinverse.crystals.data import load_mgmno, nbo_references
-
-    layout = _layout(system)
-    if system == "Mg-Mn-O":
-        return load_mgmno(data_dir).tensor
-    fits = []
-    for _, structure in nbo_references(data_dir):
-        try:
-            fits.append(layout.encode(structure))
-        except InputError:
-            continue
-    return np.stack(fits)
-
-
 @app.command()
 def train(
     ctx: typer.Context,
@@ -124,9 +93,11 @@ def train(
     the history records the share of sane decodes. The run folder OUT.run keeps
     config.json, metrics.jsonl and a checkpoint per epoch; an interrupted run resumes."""
     from matinverse.cliutil import command_line, training_run
+    from matinverse.crystals.data import training_structures
+    from matinverse.crystals.slots import layout_of
     from matinverse.crystals.training import train_crystal_gan
 
-    layout = _layout(system)
+    layout = layout_of(system)
     run = training_run(out, ctx)
     tensor = training_structures(system, data_dir)
     report = {"system": system, "structures": len(tensor)}
@@ -175,23 +146,13 @@ def generate(
     oracle, deduplicate, check novelty against the training structures, place them on the
     hull of --database and check phonons of the best; write DIR/summary.csv and DIR/<id>.cif
     (and .vasp) for every row."""
-    from importlib import resources
+    from matinverse.crystals.data import training_structures
+    from matinverse.crystals.design import generate_crystals, load_generator, write_candidates
+    from matinverse.crystals.slots import layout_of
 
-    from matinverse.crystals.design import generate_crystals, write_candidates
-    from matinverse.crystals.models import CrystalGenerator
-    from matinverse.nn.saving import load_model
-
-    layout = _layout(system)
+    layout = layout_of(system)
     layout.check(composition)
-    path = model or Path(str(resources.files("matinverse.crystals.weights") / WEIGHTS[system]))
-    if model is None and not path.exists():
-        raise InputError(
-            f"no shipped {system} generator yet: train one with 'matinverse crystals train' "
-            "and pass it with --model"
-        )
-    generator = load_model(path, CrystalGenerator)
-    if tuple(generator.layout.elements) != layout.elements:
-        raise InputError(f"{path} generates {'-'.join(generator.layout.elements)}, not {system}")
+    generator = load_generator(system, model)
     known = [layout.decode(x) for x in training_structures(system, data_dir)] if relax else []
     with progress_bar("relax") as progress:
         candidates = generate_crystals(

@@ -25,7 +25,7 @@ import numpy as np
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 
-from matinverse.crystals.slots import MGMNO
+from matinverse.crystals.slots import MGMNO, layout_of
 from matinverse.errors import InputError
 from matinverse.io.datasets import DataFile, fetch
 
@@ -132,3 +132,18 @@ def nbo_references(data_dir: str | os.PathLike | None = None) -> list[tuple[str,
     data = load_nbo(data_dir)
     firsts, _ = distinct_structures(data.structures)
     return [(f"oqmd-{data.structure_ids[i]}", data.structures[i]) for i in firsts]
+
+
+def training_structures(system: str, data_dir: str | os.PathLike | None = None) -> np.ndarray:
+    """(N, R, 3) encoded training structures of a system: the Mg-Mn-O tensor as published,
+    or the distinct OQMD Nb-O structures that fit the slots."""
+    layout = layout_of(system)
+    if system == "Mg-Mn-O":
+        return load_mgmno(data_dir).tensor
+    fits = []
+    for _, structure in nbo_references(data_dir):
+        try:
+            fits.append(layout.encode(structure))
+        except InputError:
+            continue
+    return np.stack(fits)

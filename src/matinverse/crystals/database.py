@@ -22,10 +22,11 @@ from pymatgen.core import Element, Lattice, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from matinverse.crystals import oracle
-from matinverse.crystals.slots import LAYOUTS, SlotLayout
+from matinverse.crystals.slots import SlotLayout, layout_of
 from matinverse.errors import InputError
 from matinverse.io.atomic import atomic_path
 from matinverse.io.chunked import lock_folder, unlock_folder
+from matinverse.io.tables import write_rows
 from matinverse.parallel import Executor, SerialExecutor
 
 FORMAT = "matinverse-crystal-database"
@@ -201,7 +202,7 @@ def _open_database(out: Path, config: dict) -> None:
         stored = json.loads(path.read_text())
         if stored.get("format") != FORMAT:
             raise InputError(f"{out} holds no crystal database")
-        diffs = sorted(k for k in config if k != "created" and stored.get(k) != config[k])
+        diffs = sorted(k for k in config if stored.get(k) != config[k])
         if diffs:
             raise InputError(
                 f"{out} holds a database made with other settings ({', '.join(diffs)}); "
@@ -233,9 +234,7 @@ def build_database(
 ) -> BuildSummary:
     """Relax the elemental references, ``references`` and n random candidates of ``system``
     into the database at ``out`` (created, or resumed: recorded candidates are skipped)."""
-    if system not in LAYOUTS:
-        raise InputError(f"unknown system {system!r}; choose from {', '.join(LAYOUTS)}")
-    layout = LAYOUTS[system]
+    layout = layout_of(system)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     lock = lock_folder(out)
@@ -326,23 +325,27 @@ def summarize(out: str | os.PathLike) -> list[dict]:
             hull = [None] * len(good)
         for row, e in zip(good, hull, strict=True):
             row["e_above_hull"] = None if e is None else float(e)
-    matcher = StructureMatcher()
-    by_formula: dict[str, list[dict]] = {}
-    for row in sorted(good, key=lambda r: r["energy_per_atom"]):
-        by_formula.setdefault(row["formula"], []).append(row)
-    for group in by_formula.values():
-        kept: list[dict] = []
-        for row in group:
-            twin = next(
-                (k for k in kept if matcher.fit(structures[k["id"]], structures[row["id"]])),
-                None,
-            )
-            if twin is None:
-                kept.append(row)
-                row["unique"] = True
-            else:
-                row["duplicate_of"] = twin["id"]
+    good.sort(key=lambda r: r["energy_per_atom"])
+    for row, twin in zip(good, twins([structures[r["id"]] for r in good]), strict=True):
+        row["unique"] = twin is None
+        row["duplicate_of"] = "" if twin is None else good[twin]["id"]
     return rows
+
+
+def twins(structures: list[Structure]) -> list[int | None]:
+    """For structures in order of preference (lowest energy first): the index of the earlier
+    one each matches (pymatgen's StructureMatcher, default tolerances, compared within a
+    reduced formula), or None for the first of its kind."""
+    matcher = StructureMatcher()
+    firsts: dict[str, list[int]] = {}
+    out: list[int | None] = []
+    for i, structure in enumerate(structures):
+        kept = firsts.setdefault(structure.composition.reduced_formula, [])
+        twin = next((k for k in kept if matcher.fit(structures[k], structure)), None)
+        if twin is None:
+            kept.append(i)
+        out.append(twin)
+    return out
 
 
 def check_phonons(
@@ -386,14 +389,8 @@ def _phonon_item(item: tuple[str, dict]) -> "oracle.PhononCheck":
 
 def write_summary(out: str | os.PathLike, rows: list[dict]) -> Path:
     """``out``/summary.csv of :func:`summarize`'s rows (written atomically)."""
-    import csv
-
     path = Path(out) / "summary.csv"
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, SUMMARY_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row[k] is None else row[k] for k in SUMMARY_COLUMNS})
+    write_rows(path, rows, SUMMARY_COLUMNS)
     return path
 
 

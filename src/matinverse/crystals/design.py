@@ -12,11 +12,14 @@ from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Composition, Structure
 
 from matinverse.crystals import oracle
-from matinverse.crystals.database import RECORDS, read_lines
+from matinverse.crystals.database import RECORDS, read_lines, twins
 from matinverse.crystals.models import CrystalGenerator
 from matinverse.crystals.validity import sanity
 from matinverse.errors import InputError
 from matinverse.io.atomic import atomic_path
+from matinverse.io.tables import write_rows
+
+WEIGHTS = {"Mg-Mn-O": "generator-mgmno.pt", "Nb-O": "generator-nbo.pt"}
 
 SUMMARY_COLUMNS = (
     "id", "formula", "energy_per_atom", "e_above_hull", "min_distance", "relaxed", "novel",
@@ -33,6 +36,26 @@ class Candidate:
     generated: Structure
     structure: Structure
     row: dict = field(default_factory=dict)
+
+
+def load_generator(system: str, path: str | os.PathLike | None = None) -> CrystalGenerator:
+    """The generator at ``path``, or the shipped one of ``system``; InputError when there is
+    none or it generates another system."""
+    from importlib import resources
+
+    from matinverse.nn.saving import load_model
+
+    if path is None:
+        path = Path(str(resources.files("matinverse.crystals.weights") / WEIGHTS[system]))
+        if not path.exists():
+            raise InputError(
+                f"no shipped {system} generator yet: train one with 'matinverse crystals "
+                "train' and pass it with --model"
+            )
+    generator = load_model(path, CrystalGenerator)
+    if "-".join(generator.layout.elements) != system:
+        raise InputError(f"{path} generates {'-'.join(generator.layout.elements)}, not {system}")
+    return generator
 
 
 def hull_reference(database: str | os.PathLike | None) -> tuple[list[Composition], list[float]]:
@@ -126,13 +149,12 @@ def generate_crystals(
 
 
 def _mark_unique_and_novel(relaxed: list[Candidate], known: list[Structure]) -> None:
+    """``unique``: no lower-energy candidate is the same crystal (``relaxed`` is sorted by
+    energy); ``novel``: none of ``known`` is."""
+    for candidate, twin in zip(relaxed, twins([c.structure for c in relaxed]), strict=True):
+        candidate.row["unique"] = twin is None
     matcher = StructureMatcher()
-    kept: list[Candidate] = []
-    for candidate in relaxed:  # lowest energy first
-        twin = any(matcher.fit(k.structure, candidate.structure) for k in kept)
-        candidate.row["unique"] = not twin
-        if not twin:
-            kept.append(candidate)
+    for candidate in relaxed:
         formula = candidate.structure.composition.reduced_formula
         candidate.row["novel"] = not any(
             s.composition.reduced_formula == formula and matcher.fit(s, candidate.structure)
@@ -143,8 +165,6 @@ def _mark_unique_and_novel(relaxed: list[Candidate], known: list[Structure]) -> 
 def write_candidates(out: str | os.PathLike, candidates: list[Candidate]) -> Path:
     """DIR/<id>.cif (relaxed structure where relaxed), DIR/<id>.vasp (POSCAR) and
     DIR/summary.csv, each written atomically. Returns the summary path."""
-    import csv
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for candidate in candidates:
@@ -152,10 +172,5 @@ def write_candidates(out: str | os.PathLike, candidates: list[Candidate]) -> Pat
             with atomic_path(out / f"{candidate.id}{suffix}") as tmp:
                 tmp.write_text(candidate.structure.to(fmt=fmt))
     path = out / "summary.csv"
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, SUMMARY_COLUMNS)
-        writer.writeheader()
-        for c in candidates:
-            row = {"id": c.id, **c.row}
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in SUMMARY_COLUMNS})
+    write_rows(path, [{"id": c.id, **c.row} for c in candidates], SUMMARY_COLUMNS)
     return path

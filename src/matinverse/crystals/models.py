@@ -3,20 +3,21 @@ the fixed-slot form of :mod:`matinverse.crystals.slots`.
 
 The condition is the number of atoms of each element, one-hot per element (counts 0..slots).
 The generator fills exactly the first ``count`` slots of each element and leaves the others
-empty, and its outputs are squashed into physical ranges (cell lengths 2-30 A, angles
-10-170 degrees, fractional coordinates in [0, 1)), so every sample decodes to a crystal of
-the requested composition (angles are built from a direction of c, so they always form a
-cell). The critic scores (structure, condition) pairs and has an
-auxiliary head that predicts the counts from the structure alone (cross-entropy per
-element), trained on real structures and asked of generated ones.
+empty, and its outputs are squashed into physical ranges (cell lengths 2-30 A, gamma 10-170
+degrees, alpha and beta from a direction of c, so the angles always form a cell; fractional
+coordinates in [0, 1)), so every sample decodes to a crystal of the requested composition.
+The critic scores (structure, condition) pairs and has an auxiliary head that predicts the
+counts from the structure alone (cross-entropy per element), trained on real structures and
+asked of generated ones.
 """
 
 import numpy as np
 import torch
 from torch import nn
 
-from matinverse.crystals.slots import ANGLE_SCALE, LENGTH_SCALE, SlotLayout
+from matinverse.crystals.slots import ANGLE_SCALE, LENGTH_SCALE, SlotLayout, occupied
 from matinverse.errors import InputError
+from matinverse.nn.layers import mlp
 from matinverse.nn.saving import SaveableModule
 
 LENGTH_RANGE = (2.0, 30.0)  # A
@@ -55,9 +56,9 @@ def slot_mask(counts: torch.Tensor, slots: tuple[int, ...]) -> torch.Tensor:
 
 
 def counts_of(x: torch.Tensor, slots: tuple[int, ...]) -> torch.Tensor:
-    """(B, R, 3) slot arrays -> (B, E) atom counts (occupied = row sum > 0.4)."""
-    occupied = x[:, 2:].sum(-1) > 0.4
-    return torch.stack([part.sum(1) for part in occupied.split(list(slots), 1)], 1)
+    """(B, R, 3) slot arrays -> (B, E) atom counts (:func:`~matinverse.crystals.slots.occupied`)."""
+    filled = occupied(x[:, 2:])
+    return torch.stack([part.sum(1) for part in filled.split(list(slots), 1)], 1)
 
 
 def cell_matrix(x: torch.Tensor) -> torch.Tensor:
@@ -88,7 +89,7 @@ def nearest_distances(x: torch.Tensor) -> torch.Tensor:
     searched lie within one cell of the wrapped fractional difference (exact unless the
     cell is extremely skewed)."""
     slots = x[:, 2:]
-    occupied = slots.sum(-1) > 0.4
+    filled = occupied(slots)
     frac = 1.5 * slots - 0.25
     delta = frac[:, :, None] - frac[:, None]  # (B, S, S, 3)
     delta = delta - torch.round(delta)
@@ -99,25 +100,22 @@ def nearest_distances(x: torch.Tensor) -> torch.Tensor:
     own = torch.eye(s, dtype=torch.bool, device=x.device)[:, :, None] & (
         images.abs().sum(1) == 0
     )  # an atom itself is not its neighbour
-    pair = occupied[:, :, None] & occupied[:, None]
+    pair = filled[:, :, None] & filled[:, None]
     lengths = lengths.masked_fill(own, float("inf")).masked_fill(~pair[..., None], float("inf"))
     nearest = lengths.amin((-1, -2))
-    return torch.where(occupied, nearest, torch.zeros_like(nearest))
+    return torch.where(filled, nearest, torch.zeros_like(nearest))
 
 
 def log_volume_per_atom(x: torch.Tensor) -> torch.Tensor:
     """(B, R, 3) slot arrays -> (B,) log of the cell volume per atom (A^3), which the critic
     sees beside the slot array (a product of lengths and angles that an MLP finds hard)."""
     volume = torch.linalg.det(cell_matrix(x)).abs()
-    atoms = (x[:, 2:].sum(-1) > 0.4).sum(1).clamp_min(1)
+    atoms = occupied(x[:, 2:]).sum(1).clamp_min(1)
     return torch.log(volume.clamp_min(1e-6) / atoms)
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(0.2)]
-    return nn.Sequential(*layers[:-1])
+    return mlp(sizes, activation=lambda: nn.LeakyReLU(0.2))
 
 
 class CrystalGenerator(SaveableModule):

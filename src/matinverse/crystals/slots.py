@@ -98,6 +98,13 @@ NBO = SlotLayout(("Nb", "O"), (8, 16))
 LAYOUTS = {"Mg-Mn-O": MGMNO, "Nb-O": NBO}
 
 
+def layout_of(system: str) -> SlotLayout:
+    """The slot layout of a system name; InputError for an unknown one."""
+    if system not in LAYOUTS:
+        raise InputError(f"unknown system {system!r}; choose from {', '.join(LAYOUTS)}")
+    return LAYOUTS[system]
+
+
 def translate(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(N, R, 3) arrays with every structure's atoms moved by one random fractional shift
     (mod 1); empty slots stay 0."""

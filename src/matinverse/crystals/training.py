@@ -12,7 +12,13 @@ from matinverse.crystals.models import (
     counts_of,
     nearest_distances,
 )
-from matinverse.crystals.slots import SlotLayout, permute_axes, permute_slots, translate
+from matinverse.crystals.slots import (
+    SlotLayout,
+    occupied,
+    permute_axes,
+    permute_slots,
+    translate,
+)
 from matinverse.crystals.validity import sanity
 from matinverse.errors import InputError
 from matinverse.nn.losses import gradient_penalty
@@ -101,7 +107,7 @@ def train_crystal_gan(
             return {"critic": loss + penalty * gp + aux_weight * aux}
         fake = generator(noise, c)
         score, logits = critic(fake, c)
-        overlap = torch.relu(contact - nearest_distances(fake)) * (fake[:, 2:].sum(-1) > 0.4)
+        overlap = torch.relu(contact - nearest_distances(fake)) * occupied(fake[:, 2:])
         loss = -score.mean() + aux_weight * critic.aux_loss(logits, c)
         return {"generator": loss + repulsion * overlap.pow(2).sum() / c.sum()}
 

@@ -1,6 +1,8 @@
 """Layers: periodic (torus) convolutions, straight-through binarisation, batched ensembles
 of linear maps, plain MLPs."""
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -50,12 +52,15 @@ class EnsembleLinear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight)
 
 
-def mlp(sizes: list[int], zero_last: bool = False) -> nn.Sequential:
-    """Linear layers of ``sizes`` (input, hidden..., output) with SiLU between them;
-    ``zero_last`` zeroes the last layer (a coupling block then starts as the identity)."""
+def mlp(
+    sizes: list[int], zero_last: bool = False, activation: Callable[[], nn.Module] = nn.SiLU
+) -> nn.Sequential:
+    """Linear layers of ``sizes`` (input, hidden..., output) with ``activation()`` (SiLU by
+    default) between them; ``zero_last`` zeroes the last layer (a coupling block then starts
+    as the identity)."""
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [nn.Linear(n_in, n_out), nn.SiLU()]
+        layers += [nn.Linear(n_in, n_out), activation()]
     layers.pop()
     if zero_last:
         nn.init.zeros_(layers[-1].weight)
