@@ -12,6 +12,9 @@ in turn (a, b, c, a, b, c, ...: a busy machine slows every column alike):
 (b) LatticeDFT(method="jacobi"), the package's plain Jacobi (numba);
 (c) LatticeDFT(), the exact solver (red-black Gauss-Seidel stopped by a certified theta
     bracket), adsorption only and adsorption + desorption;
+(d) the same exact solver certified to ``--coarse-accuracy`` (default 1e-7) instead of the
+    model's 1e-9: the precision the issue asks of an accelerated solver (every theta within
+    1e-6 of the fixed point), with a margin;
 
 and checks accuracy: (a) vs (b) (same algorithm, ~1e-16), (c) vs (a) (plain Jacobi stops
 early near condensation, so this is large) and (c) vs a tightly converged Jacobi
@@ -169,6 +172,7 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--repeats", type=int, default=3, help="timing runs, best is kept")
     parser.add_argument("--core", type=int, default=None, help="CPU core (default: last)")
+    parser.add_argument("--coarse-accuracy", type=float, default=1e-7, help="accuracy of (d)")
     args = parser.parse_args(argv)
     t_start = time.perf_counter()
 
@@ -178,10 +182,11 @@ def main(argv=None) -> None:
     plain = LatticeDFT(method="jacobi")
     tight = LatticeDFT(method="jacobi", tolerance=TIGHT_TOLERANCE)
     exact = LatticeDFT()
+    coarse = LatticeDFT(accuracy=args.coarse_accuracy)
 
     # numba warm-up (compile or load the cache) of every kernel used below
     warm = random_grids(4, 0.7, np.random.default_rng(12345))
-    for model in (plain, tight, exact):
+    for model in (plain, tight, exact, coarse):
         model.simulate(warm[:1])
         model.simulate(warm, desorption=True)
 
@@ -209,7 +214,7 @@ def main(argv=None) -> None:
         n = len(grids)
         # repeats interleaved (C++, plain, exact, exact ads+des, C++, ...), best of each kept,
         # so that load from other processes on the machine hits all columns alike
-        t_cpp = t_jac = t_ads = t_both = np.inf
+        t_cpp = t_jac = t_ads = t_both = t_coarse = np.inf
         for _ in range(args.repeats):
             if binary is not None:
                 ms_cpp, theta_cpp = run_reference(binary, grids, core, 1, workdir)
@@ -220,6 +225,8 @@ def main(argv=None) -> None:
             t_ads = min(t_ads, t)
             t, res_both = best_time(lambda g=grids: exact.simulate(g, desorption=True), 1)
             t_both = min(t_both, t)
+            t, res_coarse = best_time(lambda g=grids: coarse.simulate(g), 1)
+            t_coarse = min(t_coarse, t)
         v = min(args.validate, n)
         ref = tight.simulate(grids[:v], desorption=True)
         sub = type(res_both)(
@@ -240,6 +247,8 @@ def main(argv=None) -> None:
                 fmt_rate(t_both, n),
                 fmt_ms(t_both, n),
                 f"{t_cpp / t_ads:.2f}x" if binary else na,
+                fmt_ms(t_coarse, n),
+                f"{t_cpp / t_coarse:.2f}x" if binary else na,
             ]
         )
         acc_rows.append(
@@ -249,6 +258,7 @@ def main(argv=None) -> None:
                 f"{max_diff(res_ads.adsorption, theta_cpp):.1e}" if binary else na,
                 f"{max_diff(res_ads.adsorption[:v], ref.adsorption):.1e} ({v})",
                 f"{max_diff(res_both.desorption[:v], ref.desorption):.1e} ({v})",
+                f"{max_diff(res_coarse.adsorption[:v], ref.adsorption):.1e} ({v})",
             ]
         )
         print(f"... porosity {porosity} done ({time.perf_counter() - t_start:.0f} s)", flush=True)
@@ -266,6 +276,8 @@ def main(argv=None) -> None:
             "(c) exact ads+des grids/s",
             "ms",
             "speed-up (c) ads / (a)",
+            f"(d) ads at {args.coarse_accuracy:g}: ms",
+            "speed-up (d) / (a)",
         ],
         speed_rows,
     )
@@ -277,6 +289,7 @@ def main(argv=None) -> None:
             "(c) vs (a)",
             "(c) vs tight Jacobi, ads (grids)",
             "(c) vs tight Jacobi, des (grids)",
+            "(d) vs tight Jacobi, ads (grids)",
         ],
         acc_rows,
     )

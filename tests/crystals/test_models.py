@@ -6,7 +6,7 @@ from pymatgen.core import Lattice, Structure
 from matinverse.crystals import design
 from matinverse.crystals.models import (
     ANGLE_RANGE,
-    LENGTH_RANGE,
+    VOLUME_PER_ATOM_RANGE,
     CrystalCritic,
     CrystalGenerator,
     cell_angles,
@@ -52,11 +52,13 @@ def test_generator_obeys_the_composition_and_physical_ranges(tmp_path):
     counts = g.check_counts([[2, 2, 6], [8, 8, 12], [1, 0, 1]])
     x = g(g.noise(3), counts)
     assert torch.equal(counts_of(x, MGMNO.slots), counts)
-    lengths, gamma = x[:, 0] * 30, x[:, 1, 2] * 180
-    assert lengths.min() >= LENGTH_RANGE[0] and lengths.max() <= LENGTH_RANGE[1]
+    gamma = x[:, 1, 2] * 180
     assert gamma.min() >= ANGLE_RANGE[0] and gamma.max() <= ANGLE_RANGE[1]
-    decoded = MGMNO.decode(x[1].detach().numpy().astype(float))
-    assert decoded.composition.formula == "Mg8 Mn8 O12"
+    decoded = [MGMNO.decode(row) for row in x.detach().numpy().astype(float)]
+    assert decoded[1].composition.formula == "Mg8 Mn8 O12"
+    for s, n in zip(decoded, counts.sum(1).tolist(), strict=True):
+        volume_per_atom = s.volume / n  # the decoder's cell, from lengths and angles alone
+        assert VOLUME_PER_ATOM_RANGE[0] - 1e-4 <= volume_per_atom <= VOLUME_PER_ATOM_RANGE[1]
     g.save(tmp_path / "g.pt")
     again = load_model(tmp_path / "g.pt", CrystalGenerator)
     z = g.noise(3, torch.Generator().manual_seed(1))
@@ -69,11 +71,15 @@ def test_generated_angles_always_form_a_cell():
     u = torch.rand(20000, 3, generator=torch.Generator().manual_seed(0))
     u[:8] = torch.tensor([[0.0, 1, 0], [1, 1, 0.5], [0, 1, 0.25], [1, 1, 1], [0, 0, 0],
                           [1, 0, 0], [0.5, 1, 0.75], [0, 1, 0.5]])  # fmt: skip
-    angles = cell_angles(u)[:, 0].double() * 180
-    alpha, beta, gamma = angles.unbind(1)
+    angles, unit_volume = cell_angles(u)
+    alpha, beta, gamma = (angles[:, 0].double() * 180).unbind(1)
     # the conditions for three angles to be those of a cell (all volumes positive)
     assert (alpha + beta + gamma < 360).all() and (alpha + beta > gamma).all()
     assert (beta + gamma > alpha).all() and (gamma + alpha > beta).all()
+    # and the volume of the unit-length cell, by the textbook formula
+    ca, cb, cg = (torch.deg2rad(t).cos() for t in (alpha, beta, gamma))
+    textbook = torch.sqrt(1 - ca**2 - cb**2 - cg**2 + 2 * ca * cb * cg)
+    torch.testing.assert_close(unit_volume.double(), textbook, atol=1e-5, rtol=1e-4)
 
 
 def test_critic_scores_and_predicts_counts():

@@ -3,9 +3,11 @@ the fixed-slot form of :mod:`matinverse.crystals.slots`.
 
 The condition is the number of atoms of each element, one-hot per element (counts 0..slots).
 The generator fills exactly the first ``count`` slots of each element and leaves the others
-empty, and its outputs are squashed into physical ranges (cell lengths 2-30 A, gamma 10-170
-degrees, alpha and beta from a direction of c, so the angles always form a cell; fractional
-coordinates in [0, 1)), so every sample decodes to a crystal of the requested composition.
+empty, and its outputs are squashed into physical ranges, so every sample decodes to a
+crystal of the requested composition: gamma 10-170 degrees, alpha and beta from a direction
+of c (so the angles always form a cell), a volume per atom of 6-40 A^3 (the training
+structures have 9-27; solids of these elements have about 8-25) and length ratios b/a, c/a
+of 1/8-8, which together fix the cell lengths; fractional coordinates in [0, 1).
 The critic scores (structure, condition) pairs and has an auxiliary head that predicts the
 counts from the structure alone (cross-entropy per element), trained on real structures and
 asked of generated ones.
@@ -20,15 +22,17 @@ from matinverse.errors import InputError
 from matinverse.nn.layers import mlp
 from matinverse.nn.saving import SaveableModule
 
-LENGTH_RANGE = (2.0, 30.0)  # A
+VOLUME_PER_ATOM_RANGE = (6.0, 40.0)  # A^3
+LENGTH_RATIO_RANGE = (1 / 8, 8.0)  # b / a and c / a
 ANGLE_RANGE = (10.0, 170.0)  # degrees
 SLOT_RANGE = (2.5 / 15, 12.5 / 15)  # encoded fractional coordinates [0, 1) -> this range
 
 
-def cell_angles(u: torch.Tensor) -> torch.Tensor:
-    """(B, 3) numbers in [0, 1] -> (B, 1, 3) cell angles / 180 that always form a cell: gamma
-    (between a and b) in ANGLE_RANGE, and c's direction at a polar angle of 0-85 degrees from
-    the normal of the ab plane (azimuth 0-360), which fixes alpha and beta."""
+def cell_angles(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, 3) numbers in [0, 1] -> ((B, 1, 3) cell angles / 180 that always form a cell,
+    (B,) volume of the cell with unit lengths): gamma (between a and b) in ANGLE_RANGE, and
+    c's direction at a polar angle of 0-85 degrees from the normal of the ab plane (azimuth
+    0-360), which fixes alpha and beta."""
     low, high = ANGLE_RANGE
     gamma = torch.deg2rad(low + (high - low) * u[:, 0])
     theta = torch.deg2rad(85.0 * u[:, 1])
@@ -37,7 +41,21 @@ def cell_angles(u: torch.Tensor) -> torch.Tensor:
     b = torch.stack([gamma.cos(), gamma.sin(), torch.zeros_like(gamma)], 1)
     alpha = torch.arccos((b * c).sum(1).clamp(-1, 1))
     beta = torch.arccos(c[:, 0].clamp(-1, 1))
-    return torch.rad2deg(torch.stack([alpha, beta, gamma], 1))[:, None] / ANGLE_SCALE
+    angles = torch.rad2deg(torch.stack([alpha, beta, gamma], 1))[:, None] / ANGLE_SCALE
+    return angles, gamma.sin() * theta.cos()
+
+
+def cell_lengths(u: torch.Tensor, unit_volume: torch.Tensor, atoms: torch.Tensor) -> torch.Tensor:
+    """(B, 3) numbers in [0, 1], (B,) unit-length cell volume (:func:`cell_angles`) and (B,)
+    atom counts -> (B, 1, 3) lengths / LENGTH_SCALE: u[:, 0] sets the volume per atom
+    (log-uniform over VOLUME_PER_ATOM_RANGE), u[:, 1:] the ratios b/a and c/a (log-uniform
+    over LENGTH_RATIO_RANGE)."""
+    log_v = [float(np.log(v)) for v in VOLUME_PER_ATOM_RANGE]
+    log_r = [float(np.log(r)) for r in LENGTH_RATIO_RANGE]
+    volume = torch.exp(log_v[0] + (log_v[1] - log_v[0]) * u[:, 0]) * atoms
+    ratios = torch.exp(log_r[0] + (log_r[1] - log_r[0]) * u[:, 1:])
+    a = (volume / (ratios.prod(1) * unit_volume)) ** (1 / 3)
+    return torch.cat([a[:, None], a[:, None] * ratios], 1)[:, None] / LENGTH_SCALE
 
 
 def count_one_hot(counts: torch.Tensor, slots: tuple[int, ...]) -> torch.Tensor:
@@ -139,10 +157,8 @@ class CrystalGenerator(SaveableModule):
         rows = self.layout.rows
         condition = sum(n + 1 for n in slots)
         self.net = _mlp([latent_dim + condition] + [width] * depth + [rows * 3])
-        low = torch.zeros(rows, 3)
+        low = torch.zeros(rows, 3)  # rows 0, 1 in [0, 1]: cell_lengths and cell_angles
         high = torch.ones(rows, 3)
-        low[0], high[0] = LENGTH_RANGE[0] / LENGTH_SCALE, LENGTH_RANGE[1] / LENGTH_SCALE
-        low[1], high[1] = 0.0, 1.0  # turned into angles by cell_angles
         low[2:], high[2:] = SLOT_RANGE
         self.register_buffer("low", low)
         self.register_buffer("high", high)
@@ -153,7 +169,9 @@ class CrystalGenerator(SaveableModule):
     def forward(self, z: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         h = self.net(torch.cat([z, count_one_hot(counts, self.slots)], 1))
         x = self.low + (self.high - self.low) * torch.sigmoid(h.view(len(z), -1, 3))
-        x = torch.cat([x[:, :1], cell_angles(x[:, 1]), x[:, 2:]], 1)
+        angles, unit_volume = cell_angles(x[:, 1])
+        lengths = cell_lengths(x[:, 0], unit_volume, counts.sum(1).to(x))
+        x = torch.cat([lengths, angles, x[:, 2:]], 1)
         return x * slot_mask(counts, self.slots)[..., None]
 
     def check_counts(self, counts) -> torch.Tensor:
