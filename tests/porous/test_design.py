@@ -74,3 +74,22 @@ def test_settings_are_checked(models):
         DesignSettings(stages=("magic",))
     with pytest.raises(InputError, match="needs a generator"):
         PorousDesigner(models[0], None, settings=DesignSettings())
+
+
+def test_progress_counts_milliseconds_and_can_stop_the_design(models, reference):
+    settings = DesignSettings(("generator", "descent"), candidates=2, time_limit=0.6, codes=32)
+    designer = PorousDesigner(*models, settings=settings)
+    calls = []
+    designer.design(reference.adsorption[2], np.random.default_rng(0), lambda *c: calls.append(c))
+    assert len(calls) >= 3 and {total for _, total in calls} == {600}
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == 600
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        raise Stop
+
+    with pytest.raises(Stop):
+        designer.design(reference.adsorption[2], np.random.default_rng(0), stop)

@@ -4,6 +4,7 @@ import pytest
 from matinverse.errors import InputError
 from matinverse.porous.simulator import default_relative_pressure
 from matinverse.porous.targets import (
+    check_target,
     multistep_curves,
     piecewise_linear_curves,
     read_targets,
@@ -66,3 +67,15 @@ def test_read_targets_refuses_empty_and_missing(tmp_path):
         read_targets(_write(tmp_path, "# nothing\n"))
     with pytest.raises(InputError, match="not found"):
         read_targets(tmp_path / "none.csv")
+
+
+def test_check_target_names_the_problem():
+    np.testing.assert_array_equal(check_target([0.5] * 41), np.full(41, 0.5))
+    for values, message in [
+        ([], "the target curve is empty"),
+        ([0.5] * 3, "expected 41 values, got 3"),
+        ([0.5] * 40 + [float("inf")], "NaN or infinite"),
+        ([0.5] * 40 + [-0.1], r"values must lie in \[0, 1\]"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            check_target(values)

@@ -19,7 +19,13 @@ from matinverse.io.atomic import atomic_path
 from matinverse.nn import load_model
 from matinverse.parallel.executor import make_executor
 from matinverse.porous.dataset import generate_dataset, load_complete_dataset, load_dataset
-from matinverse.porous.design import STAGES, DesignSettings, PorousDesigner, default_weights
+from matinverse.porous.design import (
+    STAGES,
+    DesignSettings,
+    PorousDesigner,
+    default_weights,
+    design_summary,
+)
 from matinverse.porous.models import IsothermPredictor
 from matinverse.porous.plot import plot_design, plot_grids_and_isotherms
 from matinverse.porous.simulator import (
@@ -355,26 +361,7 @@ def _write_design(out: Path, targets, results, rh, settings: DesignSettings, see
                 adsorption=np.stack([r.adsorption[:k] for r in results]),
                 relative_pressure=rh,
             )
-        summary = {
-            "seed": seed,
-            "settings": {
-                "stages": list(settings.stages),
-                "candidates": settings.candidates,
-                "time_limit_s": settings.time_limit,
-            },
-            "errors_are": "exact lattice-DFT simulator errors",
-            "targets": [
-                {
-                    "index": i,
-                    "mae": r.mae[:k].tolist(),
-                    "max_error": r.max_error[:k].tolist(),
-                    "seconds": r.seconds,
-                    "simulations": r.simulations,
-                    "best_mae_after_stage": r.stage_mae,
-                }
-                for i, r in enumerate(results)
-            ],
-        }
+        summary = design_summary(results, settings, seed)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
         for i, r in enumerate(results):
             plot_design(r, rh, tmp / f"target-{i:03d}.png", title=f"target {i}")

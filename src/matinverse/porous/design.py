@@ -10,6 +10,7 @@ and every reported error is a simulator error.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -152,12 +153,25 @@ class PorousDesigner:
         generator = load_model(generator_path or default_g, GridGenerator)
         return cls(predictor, generator, **kwargs)
 
-    def design(self, target, rng: np.random.Generator | None = None) -> TargetDesign:
-        """Run the stages for one target (P,) and return the ``candidates`` best grids."""
+    def design(
+        self,
+        target,
+        rng: np.random.Generator | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> TargetDesign:
+        """Run the stages for one target (P,) and return the ``candidates`` best grids.
+        ``progress(done, total)``, in milliseconds of the time limit, is called after each
+        stage and each descent restart; an exception it raises stops the design."""
         rng = rng if rng is not None else np.random.default_rng()
         s = self.settings
         target = np.asarray(target, dtype=float)
         start = time.perf_counter()
+        total_ms = max(1, round(1000 * s.time_limit))
+
+        def report() -> None:
+            if progress is not None:
+                progress(min(total_ms, round(1000 * (time.perf_counter() - start))), total_ms)
+
         objective = IsothermObjective(target, self.predictor, self.simulator, self.size)
         pool = VerifiedPool(objective)
         stage_mae = {}
@@ -180,10 +194,11 @@ class PorousDesigner:
             elif stage == "descent":
                 if not pool.losses:
                     pool.exact(self._random(s.generator_verify, rng))
-                self._descend(pool, deadline, rng)
+                self._descend(pool, deadline, rng, report)
             elif stage == "random":
                 random_search(pool, lambda n: self._random(n, rng), deadline=deadline)
             stage_mae[stage] = float(pool.best(1)[1][0])
+            report()
         self._top_up(pool, s.candidates)
         x, mae = pool.best(s.candidates, s.min_distance)
         grids = x.reshape(-1, self.size, self.size)
@@ -214,11 +229,14 @@ class PorousDesigner:
         pool.exact(x[: s.generator_verify])
         return x
 
-    def _descend(self, pool: VerifiedPool, deadline: float, rng: np.random.Generator) -> None:
+    def _descend(
+        self, pool: VerifiedPool, deadline: float, rng: np.random.Generator, report: Callable
+    ) -> None:
         """Iterated local search. Steepest descent from the ``descent_starts`` best distinct
         verified grids (sharing the first half of the time), then, until the deadline,
         descent from the best grid found with 2 to ``kick`` random cells flipped: a
-        perturbation that leaves its local minimum of single flips."""
+        perturbation that leaves its local minimum of single flips. ``report()`` after
+        each descent."""
         s = self.settings
         start = time.perf_counter()
         middle = start + 0.5 * (deadline - start)
@@ -227,10 +245,12 @@ class PorousDesigner:
             now = time.perf_counter()
             own = now + (middle - now) / (len(starts) - i)
             steepest_descent(pool, x0, s.descent_steps, s.verify, s.screen, deadline=own)
+            report()
         while time.perf_counter() < deadline:
             x = pool.best(1)[0][0].copy()
             x[rng.choice(x.size, int(rng.integers(2, s.kick + 1)), replace=False)] ^= 1
             steepest_descent(pool, x, s.descent_steps, s.verify, s.screen, deadline=deadline)
+            report()
 
     def _top_up(self, pool: VerifiedPool, k: int) -> None:
         """Verify single-cell variants of the best grids until the pool holds k grids."""
@@ -243,3 +263,30 @@ class PorousDesigner:
 
     def _random(self, n: int, rng) -> np.ndarray:
         return generate_grids(n, rng, self.size)[0].reshape(n, -1)
+
+
+def design_summary(results: list[TargetDesign], settings: DesignSettings, seed: int) -> dict:
+    """The report of a design run (JSON-ready): settings, seed and, per target, the exact
+    simulator's MAE and max error of the K candidates kept (K: the fewest any target
+    has), seconds, simulations and the best MAE after each stage."""
+    k = min(len(r.grids) for r in results)
+    return {
+        "seed": seed,
+        "settings": {
+            "stages": list(settings.stages),
+            "candidates": settings.candidates,
+            "time_limit_s": settings.time_limit,
+        },
+        "errors_are": "exact lattice-DFT simulator errors",
+        "targets": [
+            {
+                "index": i,
+                "mae": r.mae[:k].tolist(),
+                "max_error": r.max_error[:k].tolist(),
+                "seconds": r.seconds,
+                "simulations": r.simulations,
+                "best_mae_after_stage": r.stage_mae,
+            }
+            for i, r in enumerate(results)
+        ],
+    }

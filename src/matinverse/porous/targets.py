@@ -71,6 +71,21 @@ def synthetic_curves(n: int, rng: np.random.Generator, rh: np.ndarray) -> np.nda
     return out[rng.permutation(n)]
 
 
+def check_target(values, n_points: int = 41) -> np.ndarray:
+    """One target curve (n_points,) of fillings as a float array; InputError when it is
+    empty, has another length, or holds NaN, infinite or values outside [0, 1]."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        raise InputError("the target curve is empty")
+    if values.shape != (n_points,):
+        raise InputError(f"expected {n_points} values, got {values.size}")
+    if not np.all(np.isfinite(values)):
+        raise InputError("NaN or infinite value")
+    if values.min() < 0 or values.max() > 1:
+        raise InputError("values must lie in [0, 1]")
+    return values
+
+
 def read_targets(path: Path, n_points: int = 41) -> np.ndarray:
     """(T, n_points) targets from a CSV: one curve per line, no header, '#' lines ignored.
 
@@ -88,18 +103,14 @@ def read_targets(path: Path, n_points: int = 41) -> np.ndarray:
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        fields = text.split(",")
-        if len(fields) != n_points:
-            raise InputError(f"{path} line {number}: expected {n_points} values, got {len(fields)}")
         try:
-            values = np.array([float(f) for f in fields])
-        except ValueError:
-            raise InputError(f"{path} line {number}: not a number in {text[:60]!r}") from None
-        if not np.all(np.isfinite(values)):
-            raise InputError(f"{path} line {number}: NaN or infinite value")
-        if values.min() < 0 or values.max() > 1:
-            raise InputError(f"{path} line {number}: values must lie in [0, 1]")
-        rows.append(values)
+            try:
+                values = [float(f) for f in text.split(",")]
+            except ValueError:
+                raise InputError(f"not a number in {text[:60]!r}") from None
+            rows.append(check_target(values, n_points))
+        except InputError as err:
+            raise InputError(f"{path} line {number}: {err}") from None
     if not rows:
         raise InputError(f"{path}: no target curves (only comments or blank lines)")
     return np.stack(rows)
