@@ -2,10 +2,12 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+from pymatgen.core import Composition
 
 from matinverse.crystals.data import (
     MGMNO_TENSOR,
     distinct_structures,
+    known_structures,
     load_mgmno,
     load_nbo,
     nbo_files,
@@ -43,3 +45,14 @@ def test_mgmno_rows_names_and_compositions(shared_data):
     assert data.tensor.shape == (2627, 30, 3) and data.names == list(index["source_name"])
     counts = [[s.composition[el] for el in ("Mg", "Mn", "O")] for s in data.structures]
     np.testing.assert_array_equal(counts, index[["n_Mg", "n_Mn", "n_O"]].to_numpy())
+
+
+def test_known_mgmno_structures_are_the_rows_that_are_not_supercell_copies(shared_data):
+    known = known_structures("Mg-Mn-O", shared_data)
+    index = pd.read_csv(shared_data / "mgmno" / "unique_sc_mgmno_index.csv")
+    originals = index[index["is_supercell_copy"] == 0]
+    stems = [name.removesuffix(".vasp") for name in originals["source_name"]]
+    assert len(known) == 1253 and [name for name, _ in known] == stems
+    assert [s.composition.reduced_formula for _, s in known[:50]] == [
+        Composition(f).reduced_formula for f in originals["formula"][:50]
+    ]

@@ -19,8 +19,11 @@ def database(
     n: int = typer.Option(..., "--n", min=0, help="Random (pyxtal) candidates."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     max_atoms: int = typer.Option(24, "--max-atoms", min=2, help="Atoms per cell at most."),
-    oqmd: bool = typer.Option(
-        True, "--oqmd/--no-oqmd", help="Nb-O: relax OQMD's 50 distinct structures too."
+    known: bool = typer.Option(
+        True,
+        "--known/--no-known",
+        help="Relax the system's known structures too (Nb-O: OQMD's 50 distinct ones; "
+        "Mg-Mn-O: the 1,253 of the GAN's training set).",
     ),
     phonons_within: float = typer.Option(
         None,
@@ -34,7 +37,7 @@ def database(
 ):
     """Relax random symmetric crystals (and references) with the oracle (CHGNet), resumably;
     write OUT/summary.csv with energies above the hull, duplicates and phonon verdicts."""
-    from matinverse.crystals.data import nbo_references
+    from matinverse.crystals.data import known_structures
     from matinverse.crystals.database import (
         build_database,
         check_phonons,
@@ -44,7 +47,7 @@ def database(
     )
     from matinverse.parallel.executor import make_executor
 
-    references = nbo_references(data_dir) if oqmd and system == "Nb-O" else []
+    references = known_structures(system, data_dir) if known else []
     with make_executor(workers=workers, scheduler=scheduler) as executor:
         with progress_bar("relax") as progress:
             built = build_database(

@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 from pymatgen.analysis.structure_matcher import StructureMatcher
@@ -132,6 +133,25 @@ def nbo_references(data_dir: str | os.PathLike | None = None) -> list[tuple[str,
     data = load_nbo(data_dir)
     firsts, _ = distinct_structures(data.structures)
     return [(f"oqmd-{data.structure_ids[i]}", data.structures[i]) for i in firsts]
+
+
+def mgmno_references(data_dir: str | os.PathLike | None = None) -> list[tuple[str, Structure]]:
+    """The 1,253 distinct Mg-Mn-O structures of the GAN's training tensor (its first row of
+    each file name; later rows are supercell copies) as (file stem, Structure)."""
+    data = load_mgmno(data_dir)
+    seen, out = set(), []
+    for name, structure in zip(data.names, data.structures, strict=True):
+        if name not in seen:
+            seen.add(name)
+            out.append((Path(name).stem, structure))
+    return out
+
+
+def known_structures(system: str, data_dir: str | os.PathLike | None = None):
+    """The known structures of a system as (name, Structure): :func:`nbo_references` or
+    :func:`mgmno_references`."""
+    layout_of(system)
+    return nbo_references(data_dir) if system == "Nb-O" else mgmno_references(data_dir)
 
 
 def training_structures(system: str, data_dir: str | os.PathLike | None = None) -> np.ndarray:
