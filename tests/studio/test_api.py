@@ -262,3 +262,9 @@ def test_a_queued_job_cancelled_before_it_starts_never_runs():
     release.set()
     manager.shutdown()
     assert first.state == "done" and queued.state == "cancelled" and not ran
+
+
+def test_studio_command_refuses_a_missing_crystals_model(run, tmp_path):
+    result = run("studio", "--crystals-model", tmp_path / "none.pt")
+    assert result.returncode == 2 and "--crystals-model" in result.stderr
+    assert "is not a file" in result.stderr and "Traceback" not in result.stderr

@@ -20,11 +20,14 @@ function sheetSvg(sheet, size = 300) {
   const ys = corners.map((c) => c[1]);
   const x0 = Math.min(...xs) - 1;
   const y0 = Math.min(...ys) - 1;
-  const span = Math.max(Math.max(...xs) - x0, Math.max(...ys) - y0) + 1;
-  const s = size / span;
+  const spanX = Math.max(...xs) - x0 + 1;
+  const spanY = Math.max(...ys) - y0 + 1;
+  const s = size / Math.max(spanX, spanY);
+  const width = Math.ceil(spanX * s);
+  const height = Math.ceil(spanY * s);
   const X = (x) => ((x - x0) * s).toFixed(1);
-  const Y = (y) => (size - (y - y0) * s).toFixed(1);
-  const parts = [`<svg class="sheet" xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}">`];
+  const Y = (y) => (height - (y - y0) * s).toFixed(1);
+  const parts = [`<svg class="sheet" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`];
   parts.push(`<polygon points="${corners.map(([x, y]) => `${X(x)},${Y(y)}`).join(" ")}" fill="#f5f7fa" stroke="#bbb"/>`);
   const atoms = sheet.xy;
   for (let i = 0; i < atoms.length; i++) {
