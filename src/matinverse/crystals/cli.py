@@ -88,6 +88,9 @@ def train(
     lr: float = typer.Option(1e-4),
     width: int = typer.Option(512, min=8),
     repulsion: float = typer.Option(1.0, min=0.0, help="Weight of the overlap prior."),
+    volume_match: float = typer.Option(
+        10.0, min=0.0, help="Weight of matching the batch's volume per atom to the data's."
+    ),
     seed: int = typer.Option(0),
     data_dir: Path = typer.Option(None, "--data-dir", help="Root holding mgmno/ or nbo/."),
 ):
@@ -114,6 +117,7 @@ def train(
             batch_size,
             n_critic,
             repulsion=repulsion,
+            volume_match=volume_match,
             lr=lr,
             width=width,
             seed=seed,
@@ -126,7 +130,7 @@ def train(
     last = history[-1]
     typer.echo(
         f"wrote {out}; samples: {last['sane']:.1%} sane, median shortest distance "
-        f"{last['median_min_distance']:.2f} A"
+        f"{last['median_min_distance']:.2f} A, median density {last['median_density']:.2f} g/cm^3"
     )
 
 
