@@ -264,7 +264,10 @@ def compositions_task(request: CompositionsRequest, context: Context) -> Work:
         data_dir = context.settings.data_dir
         known = context.cached("oqmd formulas", lambda: known_formulas(data_dir))
         models = {
-            name: context.cached(name, lambda n=name: load_property_model(default_model_path(n)))
+            name: context.cached(
+                ("property model", name),
+                lambda n=name: load_property_model(default_model_path(n)),
+            )
             for name in wanted.properties
         }
         generator = load_model(WEIGHTS / "generator-valid.pt", CompositionGenerator)
