@@ -87,7 +87,7 @@ def train(
     n_critic: int = typer.Option(5, min=1, help="Critic updates per generator update."),
     lr: float = typer.Option(1e-4),
     width: int = typer.Option(512, min=8),
-    repulsion: float = typer.Option(1.0, min=0.0, help="Weight of the overlap prior."),
+    repulsion: float = typer.Option(10.0, min=0.0, help="Weight of the overlap prior."),
     volume_match: float = typer.Option(
         10.0, min=0.0, help="Weight of matching the batch's volume per atom to the data's."
     ),

@@ -67,7 +67,7 @@ def train_crystal_gan(
     n_critic: int = 5,
     penalty: float = 10.0,
     aux_weight: float = 1.0,
-    repulsion: float = 1.0,
+    repulsion: float = 10.0,
     contact: float = 1.4,
     volume_match: float = 10.0,
     lr: float = 1e-4,
