@@ -46,7 +46,7 @@ def tiny_crystal_generator(shared_data, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(shared_data):
-    """TestClient of a studio app (no crystal generator) with the shared data root."""
+    """TestClient of a studio app (the shipped crystal generators) with the shared data root."""
     from fastapi.testclient import TestClient
 
     from matinverse.studio.app import create_app

@@ -35,8 +35,9 @@ def test_info_gives_presets_ranges_and_the_crystals_message(client):
     assert info["strain"]["bandgap_range"] == [0.0, 2.391] and "cinn" in info["strain"]["methods"]
     low, high = info["graphene"]["density_range"]
     assert 0 <= low < high
-    message = info["crystals"]["unavailable"]["Mg-Mn-O"]
-    assert "no shipped Mg-Mn-O generator yet" in message and "--crystals-model" in message
+    assert info["crystals"]["unavailable"]["Mg-Mn-O"] is None  # the shipped generator
+    message = info["crystals"]["unavailable"]["Nb-O"]
+    assert "no shipped Nb-O generator yet" in message and "--crystals-model" in message
 
 
 def test_porous_design_returns_verified_grids_and_files(client):
@@ -175,7 +176,7 @@ def test_graphene_bad_input(client, body, message):
 @pytest.mark.parametrize(
     "body, message",
     [
-        ({"composition": "Mg2Mn2O6"}, "no shipped Mg-Mn-O generator yet"),
+        ({"composition": "NbO2", "system": "Nb-O"}, "no shipped Nb-O generator yet"),
         ({"composition": "(("}, "cannot parse formula '(('"),
         ({"composition": "NbO2"}, "Nb not in system Mg-Mn-O"),
         ({"composition": "MgO", "system": "Fe-O"}, "unknown system 'Fe-O'"),
@@ -209,6 +210,14 @@ def test_crystals_with_a_generator_give_structures_and_cif(tiny_crystal_generato
             np.testing.assert_allclose(structure.lattice.abc, lengths, atol=1e-3)
         nbo = own.post("/api/crystals/design", json={"system": "Nb-O", "composition": "NbO2"})
         assert "generates Mg-Mn-O, not Nb-O" in error_of(nbo)
+
+
+def test_crystals_with_the_shipped_generator_are_relaxed_by_the_oracle(client):
+    job = wait_for_job(client, start(client, "crystals", {"composition": "MgMnO3", "n": 1}))
+    assert job["state"] == "done", job["error"]
+    (row,) = job["result"]["rows"]
+    assert row["sane"] and row["relaxed"] and -9 < row["energy_per_atom"] < -4  # eV/atom
+    assert sorted(row["species"]) == ["Mg", "Mn", "O", "O", "O"]
 
 
 def test_two_jobs_run_at_once_and_the_server_answers_meanwhile(client):

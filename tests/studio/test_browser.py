@@ -207,21 +207,22 @@ def test_graphene_sheets_drawn_as_atoms(open_page, server):
 
 def test_crystals_page_says_there_is_no_generator(open_page, server):
     page = open_page(server[0], "crystals")
-    assert "no shipped Mg-Mn-O generator yet" in page.inner_text("#crystals-notice")
+    assert not page.is_visible("#crystals-notice")  # Mg-Mn-O: the shipped generator
+    page.select_option("#crystals-form [name=system]", "Nb-O")
+    assert "no shipped Nb-O generator yet" in page.inner_text("#crystals-notice")
     page.fill("#crystals-form [name=composition]", "((")
     page.click("#crystals-run")
     page.wait_for_selector("#crystals-job .error")
     assert page.inner_text("#crystals-job .error") == "cannot parse formula '(('"
-    page.fill("#crystals-form [name=composition]", "Mg2Mn2O6")
+    page.fill("#crystals-form [name=composition]", "Nb2O4")
     page.click("#crystals-run")
     page.wait_for_function(
         "document.querySelector('#crystals-job .error')?.textContent.includes('no shipped')"
     )
 
 
-def test_crystals_3d_view_with_a_generator(open_page, start_server, tiny_crystal_generator):
-    url, _ = start_server("--crystals-model", tiny_crystal_generator)
-    page = open_page(url, "crystals")
+def test_crystals_3d_view_with_the_shipped_generator(open_page, server):
+    page = open_page(server[0], "crystals")
     assert not page.is_visible("#crystals-notice")
     page.fill("#crystals-form [name=n]", "3")
     page.uncheck("#crystals-form [name=relax]")
