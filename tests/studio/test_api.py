@@ -212,12 +212,27 @@ def test_crystals_with_a_generator_give_structures_and_cif(tiny_crystal_generato
         assert "generates Mg-Mn-O, not Nb-O" in error_of(nbo)
 
 
-def test_crystals_with_the_shipped_generator_are_relaxed_by_the_oracle(client):
-    job = wait_for_job(client, start(client, "crystals", {"composition": "MgMnO3", "n": 1}))
+def test_shipped_crystals_are_relaxed_placed_on_the_hull_and_phonon_checked(
+    shared_data, tmp_path
+):
+    from fastapi.testclient import TestClient
+
+    from matinverse.crystals.database import build_database
+    from matinverse.studio.app import create_app
+    from matinverse.studio.tasks import StudioSettings
+
+    build_database(tmp_path / "db", "Mg-Mn-O", 0)  # the elemental references only
+    settings = StudioSettings(crystals_database=tmp_path / "db", data_dir=shared_data)
+    with TestClient(create_app(settings)) as own:
+        body = {"composition": "MgMnO3", "n": 1, "phonons": True}
+        job = wait_for_job(own, start(own, "crystals", body))
     assert job["state"] == "done", job["error"]
     (row,) = job["result"]["rows"]
     assert row["sane"] and row["relaxed"] and -9 < row["energy_per_atom"] < -4  # eV/atom
     assert sorted(row["species"]) == ["Mg", "Mn", "O", "O", "O"]
+    # the only ternary, far below the elements: on the hull; and a phonon verdict
+    assert row["e_above_hull"] == pytest.approx(0, abs=1e-9)
+    assert row["phonon_stable"] in (True, False)
 
 
 def test_two_jobs_run_at_once_and_the_server_answers_meanwhile(client):

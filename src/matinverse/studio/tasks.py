@@ -22,7 +22,7 @@ from matinverse.studio.jobs import Work
 
 @dataclass
 class StudioSettings:
-    """Server options: ``crystals_model`` a crystal generator file (.pt; none ships yet),
+    """Server options: ``crystals_model`` a crystal generator file (.pt; else the shipped one),
     ``crystals_database`` a 'crystals database' folder for the hull, ``data_dir`` the
     root of the public data sets (novelty checks; else $MATINVERSE_DATA or the cache),
     ``workers`` jobs run at once."""
