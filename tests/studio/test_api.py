@@ -212,9 +212,7 @@ def test_crystals_with_a_generator_give_structures_and_cif(tiny_crystal_generato
         assert "generates Mg-Mn-O, not Nb-O" in error_of(nbo)
 
 
-def test_shipped_crystals_are_relaxed_placed_on_the_hull_and_phonon_checked(
-    shared_data, tmp_path
-):
+def test_shipped_crystals_are_relaxed_placed_on_the_hull_and_phonon_checked(shared_data, tmp_path):
     from fastapi.testclient import TestClient
 
     from matinverse.crystals.database import build_database
