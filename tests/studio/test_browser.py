@@ -45,6 +45,15 @@ def shot(page, name: str) -> None:
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
 
+def page_error(page, name: str, fields: dict[str, str]) -> str:
+    """Fill ``fields`` of page ``name``'s form, run it, and return the error line shown."""
+    for field, value in fields.items():
+        page.fill(f"#{name}-form [name={field}]", value)
+    page.click(f"#{name}-run")
+    page.wait_for_selector(f"#{name}-job .error")
+    return page.inner_text(f"#{name}-job .error")
+
+
 def api_jobs(url: str) -> list[dict]:
     with urllib.request.urlopen(f"{url}/api/jobs") as response:
         return json.load(response)["jobs"]
@@ -147,10 +156,7 @@ def test_two_tabs_run_jobs_at_once(open_page, server):
 
 def test_strain_table_and_scatter(open_page, server):
     page = open_page(server[0], "strain")
-    page.fill("#strain-form [name=bandgap]", "9")
-    page.click("#strain-run")
-    page.wait_for_selector("#strain-job .error")
-    assert "outside the range the data cover" in page.inner_text("#strain-job .error")
+    assert "outside the range the data cover" in page_error(page, "strain", {"bandgap": "9"})
     page.fill("#strain-form [name=bandgap]", "1.1")
     page.fill("#strain-form [name=n]", "6")
     page.click("#strain-run")
@@ -167,11 +173,8 @@ def test_strain_table_and_scatter(open_page, server):
 
 def test_compositions_bounds_in_formulas_out(open_page, server):
     page = open_page(server[0], "compositions")
-    for name in ("formation_energy_max", "bandgap_min", "bandgap_max"):
-        page.fill(f"#compositions-form [name={name}]", "")
-    page.click("#compositions-run")
-    page.wait_for_selector("#compositions-job .error")
-    assert "give at least one property bound" in page.inner_text("#compositions-job .error")
+    no_bounds = dict.fromkeys(("formation_energy_max", "bandgap_min", "bandgap_max"), "")
+    assert "give at least one property bound" in page_error(page, "compositions", no_bounds)
     page.fill("#compositions-form [name=formation_energy_max]", "-1.0")
     for name, value in (("n", "3"), ("steps", "10"), ("batch", "64")):
         page.fill(f"#compositions-form [name={name}]", value)
@@ -188,10 +191,8 @@ def test_compositions_bounds_in_formulas_out(open_page, server):
 
 def test_graphene_sheets_drawn_as_atoms(open_page, server):
     page = open_page(server[0], "graphene")
-    page.fill("#graphene-form [name=density]", "0.5")
-    page.click("#graphene-run")
-    page.wait_for_selector("#graphene-job .error")
-    assert "outside the training data's range" in page.inner_text("#graphene-job .error")
+    message = page_error(page, "graphene", {"density": "0.5"})
+    assert "outside the training data's range" in message
     page.fill("#graphene-form [name=density]", "0.08")
     page.fill("#graphene-form [name=n]", "3")
     page.click("#graphene-run")
@@ -210,10 +211,7 @@ def test_crystals_page_says_there_is_no_generator(open_page, server):
     assert not page.is_visible("#crystals-notice")  # Mg-Mn-O: the shipped generator
     page.select_option("#crystals-form [name=system]", "Nb-O")
     assert "no shipped Nb-O generator yet" in page.inner_text("#crystals-notice")
-    page.fill("#crystals-form [name=composition]", "((")
-    page.click("#crystals-run")
-    page.wait_for_selector("#crystals-job .error")
-    assert page.inner_text("#crystals-job .error") == "cannot parse formula '(('"
+    assert page_error(page, "crystals", {"composition": "(("}) == "cannot parse formula '(('"
     page.fill("#crystals-form [name=composition]", "Nb2O4")
     page.click("#crystals-run")
     page.wait_for_function(
