@@ -110,8 +110,7 @@ def test_porous_draw_a_curve_design_and_see_grids_and_errors(open_page, server):
 def test_porous_presets_upload_and_an_empty_curve(open_page, server):
     page = open_page(server[0], "porous")
     page.click("#porous-clear")
-    page.click("#porous-run")
-    assert page.inner_text("#porous-job .error") == "the target curve is empty"
+    assert page_error(page, "porous", {}) == "the target curve is empty"
     page.select_option("#porous-preset", "linear ramp")
     assert page.locator("#porous-draw circle").count() == 41
     page.set_input_files("#porous-upload", "examples/porous_targets.csv")
