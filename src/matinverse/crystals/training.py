@@ -99,6 +99,7 @@ def train_crystal_gan(
     generator = CrystalGenerator(layout.elements, layout.slots, latent_dim, width)
     critic = CrystalCritic(layout.slots, width)
     counts = counts_of(torch.from_numpy(tensor), layout.slots)
+    real_volumes = log_volume_per_atom(torch.from_numpy(tensor))  # invariant under augment
 
     def step(rng, gen):
         rows = rng.integers(0, len(tensor), batch)
@@ -114,7 +115,7 @@ def train_crystal_gan(
             aux = critic.aux_loss(real_logits, c)
             return {"critic": loss + penalty * gp + aux_weight * aux}
         fake = generator(noise, c)
-        real_volume = log_volume_per_atom(torch.from_numpy(tensor[rows]))
+        real_volume = real_volumes[rows]
         fake_volume = log_volume_per_atom(fake)
         volume = (fake_volume.mean() - real_volume.mean()) ** 2 + (
             fake_volume.std() - real_volume.std()
