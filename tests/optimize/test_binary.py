@@ -93,3 +93,43 @@ def test_best_can_insist_on_distinct_designs():
     assert np.count_nonzero(x[0] != x[1]) == 10
     x, losses = pool.best(3, min_distance=5)  # only two qualify: the best flip fills up
     assert losses.tolist() == [0.0, 1 / D, 10 / D]
+
+
+class BoundedHamming(Hamming):
+    """Hamming whose ``exact_within`` stops after the first bits once they prove the
+    design worse than the bound (counting the bits it read)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.bits_read = 0
+
+    def exact_within(self, x, bound):
+        values, proven = np.empty(len(x)), np.ones(len(x), bool)
+        for i, row in enumerate(x):
+            wrong = np.cumsum(row != self.hidden) / D
+            over = np.flatnonzero(wrong > bound)
+            stop = over[0] if over.size else D - 1
+            self.bits_read += stop + 1
+            values[i], proven[i] = wrong[stop], stop == D - 1
+        return values, proven
+
+
+def test_pool_keeps_lower_bounds_apart_from_exact_losses():
+    obj = BoundedHamming()
+    pool = VerifiedPool(obj)
+    far = (1 - obj.hidden)[None]
+    assert pool.exact(far, bound=0.1)[0] > 0.1  # stopped early: a lower bound
+    assert obj.bits_read < D and not pool.losses and pool.calls == 1
+    assert pool.exact(far, bound=0.05)[0] > 0.1 and pool.calls == 1  # bound still proves it
+    assert pool.exact(far)[0] == 1.0 and pool.calls == 2  # asked without bound: exact
+    assert not pool.lower_bounds and pool.best(1)[1][0] == 1.0
+
+
+def test_steepest_descent_with_early_stops_reaches_the_optimum_reading_fewer_bits():
+    bounded, plain = BoundedHamming(noise=0.0), Hamming(noise=0.0)
+    results = [
+        steepest_descent(VerifiedPool(obj), 1 - obj.hidden, 100, verify=4, screen=None)
+        for obj in (bounded, plain)
+    ]
+    assert [r.loss for r in results] == [0.0, 0.0]
+    assert bounded.bits_read < plain.exact_rows * D  # the rejected moves stopped early

@@ -556,3 +556,27 @@ def test_bool_integer_float_and_single_grids_accepted():
     assert single.adsorption.shape == (1, N_POINTS)
     assert single.desorption is None
     np.testing.assert_array_equal(single.adsorption, reference.adsorption)
+
+
+def test_simulate_within_stops_only_grids_proved_above_the_bound(many_grids, many_exact):
+    """Branch and bound: a grid's simulation stops once the error of the points done
+    exceeds bound x P; the points done equal the full simulation's, the grids that pass
+    are untouched, and a stopped grid's partial error is a lower bound above the bound."""
+    target = many_exact.adsorption[5]
+    mae = np.abs(many_exact.adsorption - target).mean(axis=1)
+    bound = float(np.median(mae))
+    got = EXACT.simulate_within(many_grids, target, bound).adsorption
+    stopped = np.isnan(got).any(axis=1)
+    assert not stopped[mae <= bound].any()
+    assert stopped[mae > bound].any()
+    done = ~np.isnan(got)
+    np.testing.assert_allclose(got[done], many_exact.adsorption[done], atol=1e-8)
+    partial = np.nansum(np.abs(got - target), axis=1) / target.size
+    assert np.all(partial[stopped] > bound) and np.all(partial[stopped] <= mae[stopped] + 1e-8)
+    for row in np.flatnonzero(stopped):  # NaN from the stop onwards, nothing before it
+        first = np.flatnonzero(np.isnan(got[row]))[0]
+        assert np.isnan(got[row, first:]).all() and not np.isnan(got[row, :first]).any()
+    unbounded = EXACT.simulate_within(many_grids, target, np.inf).adsorption
+    np.testing.assert_array_equal(unbounded, EXACT.simulate(many_grids).adsorption)
+    with pytest.raises(InputError, match="target must have 41 points"):
+        EXACT.simulate_within(many_grids, target[:5], bound)

@@ -2,10 +2,13 @@
 
 An objective provides a cheap ``surrogate(X)`` and a costly, exact ``exact(X)`` loss for a
 batch (B, D); optionally ``flip_scores(x)`` (D,), a first-order estimate of the surrogate
-change when each bit of x flips, which lets descent screen all D moves with one gradient.
-The optimisers use the surrogate to rank moves and call ``exact`` only to confirm them;
-every design they return carries its exact loss. ``VerifiedPool`` keeps every exactly
-evaluated design, so a caller can take the k best distinct designs across optimisers.
+change when each bit of x flips, which lets descent screen all D moves with one gradient;
+optionally ``exact_within(X, bound)`` -> (values, exact) (B,), (B,) bool, which may stop
+early on a design it proves worse than ``bound`` (values[i] is then a lower bound above it),
+so that rejected moves cost less (branch and bound). The optimisers use the surrogate to
+rank moves and call ``exact`` only to confirm them; every design they return carries its
+exact loss. ``VerifiedPool`` keeps every exactly evaluated design, so a caller can take the
+k best distinct designs across optimisers.
 """
 
 import time
@@ -25,25 +28,42 @@ class BinaryObjective(Protocol):
 
 @dataclass
 class VerifiedPool:
-    """Exact losses of every design evaluated, keyed by its bytes (no design twice)."""
+    """Exact losses of every design evaluated, keyed by its bytes (no design twice), and
+    the lower bounds of designs whose evaluation stopped early (``exact`` with a bound)."""
 
     objective: BinaryObjective
     losses: dict = field(default_factory=dict)
+    lower_bounds: dict = field(default_factory=dict)
     calls: int = 0
 
-    def exact(self, x: np.ndarray) -> np.ndarray:
-        """(B, D) -> (B,) exact losses, evaluating only designs not seen before."""
+    def exact(self, x: np.ndarray, bound: float | None = None) -> np.ndarray:
+        """(B, D) -> (B,) exact losses, evaluating only designs not seen before. With
+        ``bound`` (and an objective with ``exact_within``), a design proved worse than it
+        may get a lower bound above ``bound`` instead of its exact loss."""
         x = np.ascontiguousarray(x, dtype=np.uint8)
         keys = [row.tobytes() for row in x]
+        within = bound is not None and hasattr(self.objective, "exact_within")
         new = {}
         for key, row in zip(keys, x, strict=True):
-            if key not in self.losses and key not in new:
-                new[key] = row
+            if key in self.losses or key in new:
+                continue
+            if within and self.lower_bounds.get(key, -np.inf) > bound:
+                continue
+            new[key] = row
         if new:
-            values = self.objective.exact(np.stack(list(new.values())))
-            self.losses.update(zip(new, values.tolist(), strict=True))
+            rows = np.stack(list(new.values()))
+            if within:
+                values, proven = self.objective.exact_within(rows, bound)
+            else:
+                values, proven = self.objective.exact(rows), np.ones(len(rows), bool)
+            for key, value, exact in zip(new, values.tolist(), proven, strict=True):
+                if exact:
+                    self.losses[key] = value
+                    self.lower_bounds.pop(key, None)
+                else:
+                    self.lower_bounds[key] = value
             self.calls += len(new)
-        return np.array([self.losses[k] for k in keys])
+        return np.array([self.losses.get(k, self.lower_bounds.get(k)) for k in keys])
 
     def best(self, k: int, min_distance: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """The k best designs (k, D) uint8 and their exact losses (k,), best first.
@@ -118,7 +138,7 @@ def steepest_descent(
             if deadline is not None and time.perf_counter() > deadline:
                 return Result(x, loss, history)
             moves = flipped(x, ranked[start : start + verify])
-            losses = pool.exact(moves)
+            losses = pool.exact(moves, bound=loss)
             best = int(np.argmin(losses))
             if losses[best] < loss:
                 x, loss, moved = moves[best], float(losses[best]), True

@@ -280,13 +280,17 @@ def _solve_point(
 
 
 @njit(cache=True)
-def exact_isotherms(grids, mus, beta, w_ff, w_mf, accuracy, max_sweeps, desorption, ads, des):
+def exact_isotherms(
+    grids, mus, beta, w_ff, w_mf, accuracy, max_sweeps, desorption, ads, des, target, budget
+):
     """Adsorption (and desorption) filling of each grid at the fixed points that warm-started
     Jacobi converges to, each certified within ``accuracy`` in theta.
 
     grids (N, L, L) uint8; mus (P,) kcal/mol, increasing; ads, des (N, P) out. An odd L is
-    solved on its 2L x 2L periodic tiling (same fixed points, bipartite lattice). Returns the
-    number of points that hit ``max_sweeps``.
+    solved on its 2L x 2L periodic tiling (same fixed points, bipartite lattice). Grid g's
+    adsorption branch stops early, its remaining points NaN, once the sum of
+    |ads - target| (target (P,)) over the points done exceeds budget[g] (inf: never; only
+    without desorption). Returns the number of points that hit ``max_sweeps``.
     """
     failures = 0
     coupling = beta * w_ff
@@ -321,6 +325,7 @@ def exact_isotherms(grids, mus, beta, w_ff, w_mf, accuracy, max_sweeps, desorpti
                     field_top = max(field_top, wall[i, j])
         _to_planes(eta, state[:2], state[2:], True)
         steps = 2 * n_points - 1 if desorption else n_points
+        spent = 0.0
         # adsorption k = 0..P-1 (the first point falls from rho = eta, the others rise), then
         # desorption k = P-2..0 falling from the RH = 1 state; a change of direction continues
         # from the other side of the last bracket
@@ -351,6 +356,10 @@ def exact_isotherms(grids, mus, beta, w_ff, w_mf, accuracy, max_sweeps, desorpti
                 state[:, :] = bound
             if step < n_points:
                 ads[g, point] = theta
+                spent += abs(theta - target[point])
+                if spent > budget[g] and not desorption:
+                    ads[g, point + 1 :] = np.nan
+                    break
             else:
                 des[g, point] = theta
         if desorption:

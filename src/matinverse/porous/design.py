@@ -11,7 +11,7 @@ and every reported error is a simulator error.
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -69,14 +69,26 @@ class IsothermObjective:
         return (grad.numpy().ravel() * (1.0 - 2.0 * x.ravel())).astype(float)
 
     def exact(self, x: np.ndarray) -> np.ndarray:
+        return self.exact_within(x, None)[0]
+
+    def exact_within(self, x: np.ndarray, bound: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """Exact losses (B,) and which are exact (B,) bool; with ``bound`` the simulation of
+        a grid stops once its error proves it above the bound (a lower bound is returned)."""
         losses = np.full(len(x), np.inf)
+        proven = np.ones(len(x), dtype=bool)
         ok = x.any(axis=1)
         if ok.any():
-            ads = self.simulator.simulate(x[ok].reshape(-1, self.size, self.size)).adsorption
-            losses[ok] = np.abs(ads - self.target).mean(axis=1)
-            for row, iso in zip(x[ok], ads, strict=True):
+            grids = x[ok].reshape(-1, self.size, self.size)
+            if bound is None or not np.isfinite(bound):
+                ads = self.simulator.simulate(grids).adsorption
+            else:
+                ads = self.simulator.simulate_within(grids, self.target, bound).adsorption
+            done = ~np.isnan(ads).any(axis=1)
+            losses[ok] = np.nansum(np.abs(ads - self.target), axis=1) / self.target.size
+            proven[np.flatnonzero(ok)[~done]] = False
+            for row, iso in zip(x[ok][done], ads[done], strict=True):
                 self.isotherms[row.tobytes()] = iso
-        return losses
+        return losses, proven
 
 
 @dataclass
@@ -87,7 +99,9 @@ class DesignSettings:
     the generator leaves, equally); ``codes``: generator samples; ``verify``: exact checks
     per descent batch; ``kick``: most cells flipped to leave a local minimum;
     ``min_distance``: cells in which the returned candidates differ pairwise (when the pool
-    allows), so the K candidates are distinct designs, not one design and its flips."""
+    allows), so the K candidates are distinct designs, not one design and its flips;
+    ``search_accuracy``: theta accuracy of the exact checks during the search (the returned
+    candidates are simulated again at the simulator's own accuracy)."""
 
     stages: tuple = ("generator", "descent")
     candidates: int = 5
@@ -99,9 +113,11 @@ class DesignSettings:
     descent_starts: int = 3
     descent_steps: int = 200
     verify: int = 8
+    patience: int = 3
     screen: int = 64
     min_distance: int = 8
     kick: int = 12
+    search_accuracy: float = 1e-6
 
     def __post_init__(self):
         unknown = set(self.stages) - set(STAGES)
@@ -172,7 +188,8 @@ class PorousDesigner:
             if progress is not None:
                 progress(min(total_ms, round(1000 * (time.perf_counter() - start))), total_ms)
 
-        objective = IsothermObjective(target, self.predictor, self.simulator, self.size)
+        search = replace(self.simulator, accuracy=max(self.simulator.accuracy, s.search_accuracy))
+        objective = IsothermObjective(target, self.predictor, search, self.size)
         pool = VerifiedPool(objective)
         stage_mae = {}
         end = start + s.time_limit
@@ -200,9 +217,11 @@ class PorousDesigner:
             stage_mae[stage] = float(pool.best(1)[1][0])
             report()
         self._top_up(pool, s.candidates)
-        x, mae = pool.best(s.candidates, s.min_distance)
-        grids = x.reshape(-1, self.size, self.size)
-        ads = np.stack([objective.isotherms[row.tobytes()] for row in x])
+        x, _ = pool.best(s.candidates, s.min_distance)
+        ads = self.simulator.simulate(x.reshape(-1, self.size, self.size)).adsorption
+        mae = np.abs(ads - target).mean(axis=1)
+        order = np.argsort(mae, kind="stable")
+        grids, ads, mae = x.reshape(-1, self.size, self.size)[order], ads[order], mae[order]
         return TargetDesign(
             target=target,
             grids=grids,
@@ -244,12 +263,16 @@ class PorousDesigner:
         for i, x0 in enumerate(starts):
             now = time.perf_counter()
             own = now + (middle - now) / (len(starts) - i)
-            steepest_descent(pool, x0, s.descent_steps, s.verify, s.screen, deadline=own)
+            steepest_descent(
+                pool, x0, s.descent_steps, s.verify, s.screen, s.patience, deadline=own
+            )
             report()
         while time.perf_counter() < deadline:
             x = pool.best(1)[0][0].copy()
             x[rng.choice(x.size, int(rng.integers(2, s.kick + 1)), replace=False)] ^= 1
-            steepest_descent(pool, x, s.descent_steps, s.verify, s.screen, deadline=deadline)
+            steepest_descent(
+                pool, x, s.descent_steps, s.verify, s.screen, s.patience, deadline=deadline
+            )
             report()
 
     def _top_up(self, pool: VerifiedPool, k: int) -> None:

@@ -113,15 +113,36 @@ class LatticeDFT:
         grids: (N, L, L) or (L, L) array of 0/1 (bool or integer), 1 = pore.
         Returns Isotherms with adsorption (and desorption) of shape (N, P).
         """
+        return self._simulate(validate_grids(grids), desorption)
+
+    def simulate_within(self, grids, target, bound: float) -> "Isotherms":
+        """Adsorption isotherms of grids (N, L, L) whose mean absolute error against
+        ``target`` (P,) is at most ``bound``; a grid's simulation stops (its remaining
+        points NaN) as soon as its error over the points done proves it above the bound,
+        which saves the costly late points of a grid that loses (branch and bound)."""
+        target = np.asarray(target, dtype=float)
+        if target.shape != (len(self.relative_pressure),):
+            raise InputError(
+                f"target must have {len(self.relative_pressure)} points, got {target.shape}"
+            )
+        if self.method != "exact":
+            raise InputError("simulate_within needs method 'exact'")
         grids = validate_grids(grids)
+        budget = np.full(grids.shape[0], bound * target.size)
+        return self._simulate(grids, False, target, budget)
+
+    def _simulate(self, grids, desorption, target=None, budget=None) -> "Isotherms":
+        """simulate() on validated grids, with the early stop of simulate_within()."""
         n, p = grids.shape[0], len(self.relative_pressure)
         ads = np.empty((n, p))
         des = np.empty((n, p)) if desorption else np.empty((0, p))
         mus = self.chemical_potential()
         args = (grids, mus, self.beta, self.w_ff, self.w_mf)
         if self.method == "exact":
+            if target is None:
+                target, budget = np.zeros(p), np.full(n, np.inf)
             failures = _kernels.exact_isotherms(
-                *args, self.accuracy, self.max_sweeps, desorption, ads, des
+                *args, self.accuracy, self.max_sweeps, desorption, ads, des, target, budget
             )
         else:
             failures = _kernels.jacobi_isotherms(
