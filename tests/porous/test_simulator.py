@@ -580,3 +580,58 @@ def test_simulate_within_stops_only_grids_proved_above_the_bound(many_grids, man
     np.testing.assert_array_equal(unbounded, EXACT.simulate(many_grids).adsorption)
     with pytest.raises(InputError, match="target must have 41 points"):
         EXACT.simulate_within(many_grids, target[:5], bound)
+
+
+def _newton_theta(model, eta, rho, mu):
+    """theta at the fixed point of rho = eta sigmoid(beta (mu + w_ff A rho + w_mf A (1 -
+    eta))) for real-valued eta (L, L), by Newton's method from rho (slow reference)."""
+    size = eta.shape[0]
+    adjacency = np.zeros((size * size, size * size))
+    for i in range(size):
+        for j in range(size):
+            for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                adjacency[i * size + j, ((i + di) % size) * size + (j + dj) % size] += 1
+    e, r = eta.ravel(), rho.ravel().copy()
+    for _ in range(50):
+        h = model.beta * (mu + model.w_ff * adjacency @ r + model.w_mf * adjacency @ (1 - e))
+        s = 1 / (1 + np.exp(-h))
+        residual = r - e * s
+        jacobian = np.eye(r.size) - (e * s * (1 - s) * model.beta * model.w_ff)[:, None] * adjacency
+        r -= np.linalg.solve(jacobian, residual)
+        if np.abs(residual).max() < 1e-15:
+            break
+    return r.sum() / e.sum()
+
+
+def test_flip_response_is_the_derivative_of_theta_by_each_cells_type():
+    """d theta / d eta by implicit differentiation equals central differences of the fixed
+    point solved by Newton's method for real-valued eta, on every cell (pore and solid) and
+    every pressure; theta and the densities agree with simulate()."""
+    rng = np.random.default_rng(5)
+    grid = (rng.random((6, 6)) < 0.6).astype(np.uint8)
+    model = LatticeDFT(accuracy=1e-12)
+    rho = model.densities(grid)[0]
+    theta, dtheta = model.flip_response(grid)
+    np.testing.assert_allclose(theta, model.simulate(grid).adsorption[0], atol=1e-12)
+    np.testing.assert_allclose(rho.sum(axis=(1, 2)) / grid.sum(), theta, atol=1e-12)
+    assert np.all(rho[:, grid == 0] == 0)
+    eps = 1e-6
+    mus = model.chemical_potential()
+    for p in range(0, N_POINTS, 4):
+        for k in range(grid.size):
+            shifted = [grid.astype(float).ravel() for _ in range(2)]
+            shifted[0][k] += eps
+            shifted[1][k] -= eps
+            up, down = (_newton_theta(model, e.reshape(6, 6), rho[p], mus[p]) for e in shifted)
+            np.testing.assert_allclose(dtheta[p].flat[k], (up - down) / (2 * eps), atol=1e-6)
+
+
+def test_flip_response_moves_with_the_grid():
+    """Translating or rotating the grid translates or rotates the response."""
+    rng = np.random.default_rng(6)
+    grid = (rng.random((10, 10)) < 0.7).astype(np.uint8)
+    _, dtheta = EXACT.flip_response(grid)
+    _, moved = EXACT.flip_response(np.roll(grid, (3, -2), axis=(0, 1)))
+    np.testing.assert_allclose(moved, np.roll(dtheta, (3, -2), axis=(1, 2)), atol=1e-9)
+    _, turned = EXACT.flip_response(np.rot90(grid))
+    np.testing.assert_allclose(turned, np.rot90(dtheta, axes=(1, 2)), atol=1e-9)

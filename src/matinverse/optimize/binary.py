@@ -105,12 +105,17 @@ def flipped(x: np.ndarray, flips: np.ndarray) -> np.ndarray:
     return out
 
 
-def _rank(objective: BinaryObjective, x: np.ndarray, screen: int | None) -> np.ndarray:
-    """Indices of single flips of x, most promising first (surrogate, optionally screened by
-    the first-order ``flip_scores``)."""
+def _rank(
+    objective: BinaryObjective, x: np.ndarray, screen: int | None, rerank: bool
+) -> np.ndarray:
+    """Indices of single flips of x, most promising first: by the first-order
+    ``flip_scores`` when the objective has them (the best ``screen``), then, with
+    ``rerank``, by the surrogate."""
     flips = np.arange(x.size)
-    if screen is not None and screen < x.size and hasattr(objective, "flip_scores"):
+    if hasattr(objective, "flip_scores"):
         flips = np.argsort(objective.flip_scores(x), kind="stable")[:screen]
+        if not rerank:
+            return flips
     return flips[np.argsort(objective.surrogate(flipped(x, flips)), kind="stable")]
 
 
@@ -122,18 +127,20 @@ def steepest_descent(
     screen: int | None = 64,
     patience: int = 3,
     deadline: float | None = None,
+    rerank: bool = True,
 ) -> Result:
-    """Descend over single-bit flips: rank the flips with the surrogate, evaluate them
-    exactly ``verify`` at a time, best ranked first, and move to the best of the first batch
-    that lowers the exact loss; stop when ``patience`` batches in a row do not, after
-    ``max_steps`` moves, or at ``deadline`` (a time.perf_counter() value). ``screen`` limits
-    the surrogate ranking to the flips with the best first-order scores."""
+    """Descend over single-bit flips: rank the flips, evaluate them exactly ``verify`` at a
+    time, best ranked first, and move to the best of the first batch that lowers the exact
+    loss; stop when ``patience`` batches in a row do not, after ``max_steps`` moves, or at
+    ``deadline`` (a time.perf_counter() value). The ranking: the ``screen`` flips with the
+    best first-order scores (all flips if the objective has none), ordered by the surrogate
+    (``rerank``) or by those scores."""
     x = np.array(x0, dtype=np.uint8).ravel()
     loss = float(pool.exact(x[None])[0])
     history = [loss]
     for _ in range(max_steps):
         moved = False
-        ranked = _rank(pool.objective, x, screen)
+        ranked = _rank(pool.objective, x, screen, rerank)
         for start in range(0, min(len(ranked), patience * verify), verify):
             if deadline is not None and time.perf_counter() > deadline:
                 return Result(x, loss, history)

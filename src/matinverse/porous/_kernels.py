@@ -140,6 +140,21 @@ def _to_planes(values, red, black, halo):
             _halo(black[p], k)
 
 
+@njit(cache=True)
+def _from_planes(red, black, values):
+    """Inverse of _to_planes: red, black planes -> the (L, L) values (L even)."""
+    size = values.shape[0]
+    w = size // 2 + 2
+    for i in range(size):
+        p = i % 2
+        row = (i // 2 + 1) * w
+        for j in range(size):
+            if (i + j) % 2 == 0:
+                values[i, j] = red[p, row + (j - p) // 2 + 1]
+            else:
+                values[i, j] = black[p, row + (j - 1 + p) // 2 + 1]
+
+
 @njit(cache=True, fastmath=True, error_model="numpy")
 def _relax(x, field, mask, a0, a1, b, coupling, fine):
     """In place, x[f] = mask[f] sigmoid(field[f] + coupling (a0[f] + a1[f] + b[f] + b[f + 1]))
@@ -281,7 +296,19 @@ def _solve_point(
 
 @njit(cache=True)
 def exact_isotherms(
-    grids, mus, beta, w_ff, w_mf, accuracy, max_sweeps, desorption, ads, des, target, budget
+    grids,
+    mus,
+    beta,
+    w_ff,
+    w_mf,
+    accuracy,
+    max_sweeps,
+    desorption,
+    ads,
+    des,
+    target,
+    budget,
+    densities,
 ):
     """Adsorption (and desorption) filling of each grid at the fixed points that warm-started
     Jacobi converges to, each certified within ``accuracy`` in theta.
@@ -290,7 +317,8 @@ def exact_isotherms(
     solved on its 2L x 2L periodic tiling (same fixed points, bipartite lattice). Grid g's
     adsorption branch stops early, its remaining points NaN, once the sum of
     |ads - target| (target (P,)) over the points done exceeds budget[g] (inf: never; only
-    without desorption). Returns the number of points that hit ``max_sweeps``.
+    without desorption). ``densities`` (N, P, L, L), unless empty, receives the adsorption
+    branch's site densities rho. Returns the number of points that hit ``max_sweeps``.
     """
     failures = 0
     coupling = beta * w_ff
@@ -307,6 +335,7 @@ def exact_isotherms(
     state = np.empty((4, plane))
     previous_red = np.empty((2, plane))
     bound = np.empty((4, plane))
+    rho = np.empty((big, big))
     for g in range(grids.shape[0]):
         for i in range(big):
             for j in range(big):
@@ -354,6 +383,9 @@ def exact_isotherms(
             next_sign = 1.0 if step + 1 < n_points else -1.0
             if next_sign != sign:
                 state[:, :] = bound
+            if step < n_points and densities.shape[0] > 0:
+                _from_planes(state[:2], state[2:], rho)
+                densities[g, point] = rho[:size, :size]
             if step < n_points:
                 ads[g, point] = theta
                 spent += abs(theta - target[point])
@@ -428,3 +460,83 @@ def jacobi_isotherms(grids, mus, beta, w_ff, w_mf, tolerance, max_sweeps, desorp
                     failures += 1
                 des[g, k] = rho.sum() / n
     return failures
+
+
+@njit(cache=True)
+def flip_response(eta, rho, mus, beta, w_ff, w_mf, theta, dtheta):
+    """Linear response of the adsorption filling to each cell's type by implicit
+    differentiation of the fixed point rho = eta sigmoid(h(rho, eta)).
+
+    eta (L, L) 0/1 floats; rho (P, L, L) adsorption-branch densities; out theta (P,),
+    dtheta (P, L, L) = d theta / d eta. Per pressure the adjoint lam = 1/n + A C lam (A the
+    periodic 4-neighbour adjacency, C = diag(w_ff d rho / d h) on pores) is solved as the
+    symmetric positive definite system (I - C^1/2 A C^1/2) z = C^1/2 / n by conjugate
+    gradients (positive definite because the fixed point is stable), lam = 1/n + A C^1/2 z.
+    """
+    size = eta.shape[0]
+    n = size * size
+    nbr = np.empty((n, 4), np.int64)
+    for i in range(size):
+        for j in range(size):
+            f = i * size + j
+            nbr[f, 0] = ((i + 1) % size) * size + j
+            nbr[f, 1] = ((i - 1) % size) * size + j
+            nbr[f, 2] = i * size + (j + 1) % size
+            nbr[f, 3] = i * size + (j - 1) % size
+    e = eta.ravel()
+    n_pore = e.sum()
+    walls = np.zeros(n)
+    for f in range(n):
+        for q in range(4):
+            walls[f] += 1.0 - e[nbr[f, q]]
+    sig, gain, root = np.empty(n), np.empty(n), np.empty(n)
+    z, res, direction, s_dir, lam = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for p in range(mus.shape[0]):
+        r = rho[p].ravel()
+        for f in range(n):
+            total = 0.0
+            for q in range(4):
+                total += r[nbr[f, q]]
+            h = beta * (mus[p] + w_ff * total + w_mf * walls[f])
+            sig[f] = 1.0 / (1.0 + math.exp(-min(max(h, -500.0), 500.0)))
+            gain[f] = e[f] * sig[f] * (1.0 - sig[f]) * beta
+            root[f] = math.sqrt(w_ff * gain[f])
+        # conjugate gradients on (I - S) z = b, S = root A root, from z = 0
+        rr = 0.0
+        for f in range(n):
+            z[f] = 0.0
+            res[f] = root[f] / n_pore
+            direction[f] = res[f]
+            rr += res[f] * res[f]
+        stop = 1e-24 * rr
+        for _ in range(4 * n):
+            if rr <= stop:
+                break
+            d_s = 0.0
+            for f in range(n):
+                acc = 0.0
+                for q in range(4):
+                    acc += root[nbr[f, q]] * direction[nbr[f, q]]
+                s_dir[f] = direction[f] - root[f] * acc
+                d_s += direction[f] * s_dir[f]
+            alpha = rr / d_s
+            rr_new = 0.0
+            for f in range(n):
+                z[f] += alpha * direction[f]
+                res[f] -= alpha * s_dir[f]
+                rr_new += res[f] * res[f]
+            for f in range(n):
+                direction[f] = res[f] + (rr_new / rr) * direction[f]
+            rr = rr_new
+        for f in range(n):
+            acc = 0.0
+            for q in range(4):
+                acc += root[nbr[f, q]] * z[nbr[f, q]]
+            lam[f] = 1.0 / n_pore + acc
+        theta[p] = r.sum() / n_pore
+        for f in range(n):
+            acc = 0.0
+            for q in range(4):
+                g = nbr[f, q]
+                acc += gain[g] * lam[g]
+            dtheta[p].ravel()[f] = lam[f] * sig[f] - w_mf * acc - theta[p] / n_pore

@@ -32,6 +32,7 @@ from matinverse.porous.models import GridGenerator, IsothermPredictor, sample_co
 from matinverse.porous.simulator import LatticeDFT
 
 STAGES = ("generator", "swarm", "descent", "random")
+RANKINGS = ("response", "surrogate")
 
 WEIGHTS = "matinverse.porous.weights"
 
@@ -45,11 +46,24 @@ def default_weights() -> tuple[Path, Path]:
 class IsothermObjective:
     """Mean absolute error between a grid's isotherm and ``target`` (P,), over flattened
     (B, L*L) uint8 grids: ``surrogate`` by the predictor, ``exact`` by the simulator (inf
-    for a grid without pores); exact isotherms are kept in ``isotherms`` by grid bytes."""
+    for a grid without pores); exact isotherms are kept in ``isotherms`` by grid bytes.
+    ``flip_scores`` estimates each single flip's change of the loss: with ``ranking``
+    "response" from the simulator's exact linear response (each pressure's change clipped
+    to ``clip`` / number of pores, a flip filling or draining about one cell), with
+    "surrogate" from the predictor's input gradient."""
 
-    def __init__(self, target, predictor: IsothermPredictor, simulator: LatticeDFT, size: int):
+    def __init__(
+        self,
+        target,
+        predictor: IsothermPredictor,
+        simulator: LatticeDFT,
+        size: int,
+        ranking: str = "response",
+        clip: float = 1.0,
+    ):
         self.target = np.asarray(target, dtype=float)
         self.predictor, self.simulator, self.size = predictor, simulator, size
+        self.ranking, self.clip = ranking, clip
         self._target_t = torch.as_tensor(self.target, dtype=torch.float32)
         self.isotherms: dict[bytes, np.ndarray] = {}
 
@@ -62,11 +76,18 @@ class IsothermObjective:
         return (pred - self._target_t).abs().mean(dim=1).numpy().astype(float)
 
     def flip_scores(self, x: np.ndarray) -> np.ndarray:
-        """(D,) first-order change of the surrogate loss when each cell of x flips."""
+        """(D,) first-order change of the loss when each cell of x flips."""
+        sign = 1.0 - 2.0 * x.ravel()
+        if self.ranking == "response":
+            theta, dtheta = self.simulator.flip_response(x.reshape(self.size, self.size))
+            step = self.clip / max(1, int(x.sum()))
+            change = np.clip(dtheta.reshape(len(theta), -1) * sign, -step, step)
+            error = theta[:, None] + change - self.target[:, None]
+            return np.abs(error).mean(axis=0) - np.abs(theta - self.target).mean()
         grid = self._grids(x).requires_grad_(True)
         loss = (self.predictor(grid) - self._target_t).abs().mean()
         (grad,) = torch.autograd.grad(loss, grid)
-        return (grad.numpy().ravel() * (1.0 - 2.0 * x.ravel())).astype(float)
+        return (grad.numpy().ravel() * sign).astype(float)
 
     def exact(self, x: np.ndarray) -> np.ndarray:
         return self.exact_within(x, None)[0]
@@ -101,7 +122,10 @@ class DesignSettings:
     ``min_distance``: cells in which the returned candidates differ pairwise (when the pool
     allows), so the K candidates are distinct designs, not one design and its flips;
     ``search_accuracy``: theta accuracy of the exact checks during the search (the returned
-    candidates are simulated again at the simulator's own accuracy)."""
+    candidates are simulated again at the simulator's own accuracy); ``ranking``: how the
+    descent orders flips, "response" by the simulator's exact linear response (clipped at
+    ``response_clip`` cells' worth of filling per pressure), "surrogate" by the predictor
+    (its gradient screens ``screen`` flips, its forward pass ranks them)."""
 
     stages: tuple = ("generator", "descent")
     candidates: int = 5
@@ -112,12 +136,14 @@ class DesignSettings:
     swarm_iterations: int = 100
     descent_starts: int = 3
     descent_steps: int = 200
-    verify: int = 8
-    patience: int = 3
+    verify: int = 4
+    patience: int = 6
     screen: int = 64
     min_distance: int = 8
     kick: int = 12
     search_accuracy: float = 1e-6
+    ranking: str = "response"
+    response_clip: float = 1.0
 
     def __post_init__(self):
         unknown = set(self.stages) - set(STAGES)
@@ -125,6 +151,8 @@ class DesignSettings:
             raise InputError(f"stages must be a non-empty subset of {STAGES}, got {self.stages}")
         if self.candidates < 1:
             raise InputError(f"candidates must be at least 1, got {self.candidates}")
+        if self.ranking not in RANKINGS:
+            raise InputError(f"ranking must be one of {RANKINGS}, got {self.ranking!r}")
 
 
 @dataclass
@@ -189,7 +217,9 @@ class PorousDesigner:
                 progress(min(total_ms, round(1000 * (time.perf_counter() - start))), total_ms)
 
         search = replace(self.simulator, accuracy=max(self.simulator.accuracy, s.search_accuracy))
-        objective = IsothermObjective(target, self.predictor, search, self.size)
+        objective = IsothermObjective(
+            target, self.predictor, search, self.size, s.ranking, s.response_clip
+        )
         pool = VerifiedPool(objective)
         stage_mae = {}
         end = start + s.time_limit
@@ -264,14 +294,28 @@ class PorousDesigner:
             now = time.perf_counter()
             own = now + (middle - now) / (len(starts) - i)
             steepest_descent(
-                pool, x0, s.descent_steps, s.verify, s.screen, s.patience, deadline=own
+                pool,
+                x0,
+                s.descent_steps,
+                s.verify,
+                s.screen,
+                s.patience,
+                deadline=own,
+                rerank=s.ranking != "response",
             )
             report()
         while time.perf_counter() < deadline:
             x = pool.best(1)[0][0].copy()
             x[rng.choice(x.size, int(rng.integers(2, s.kick + 1)), replace=False)] ^= 1
             steepest_descent(
-                pool, x, s.descent_steps, s.verify, s.screen, s.patience, deadline=deadline
+                pool,
+                x,
+                s.descent_steps,
+                s.verify,
+                s.screen,
+                s.patience,
+                deadline=deadline,
+                rerank=s.ranking != "response",
             )
             report()
 

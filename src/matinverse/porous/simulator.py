@@ -131,8 +131,34 @@ class LatticeDFT:
         budget = np.full(grids.shape[0], bound * target.size)
         return self._simulate(grids, False, target, budget)
 
-    def _simulate(self, grids, desorption, target=None, budget=None) -> "Isotherms":
-        """simulate() on validated grids, with the early stop of simulate_within()."""
+    def densities(self, grids) -> np.ndarray:
+        """Site densities rho (N, P, L, L) of the adsorption branch (0 on solid sites)."""
+        grids = validate_grids(grids)
+        out = np.empty((grids.shape[0], len(self.relative_pressure)) + grids.shape[1:])
+        self._simulate(grids, False, densities=out)
+        return out
+
+    def flip_response(self, grid) -> tuple[np.ndarray, np.ndarray]:
+        """The adsorption isotherm theta (P,) of one grid (L, L) and its linear response to
+        each cell's type, dtheta/deta (P, L, L), by implicit differentiation of the fixed
+        point (one adjoint linear solve per pressure): flipping cell k changes theta_p by
+        about dtheta[p, k] (1 - 2 eta_k). Near a condensation step the response is large and
+        only first-order: a guide to rank flips, not a substitute for simulating them."""
+        grid = validate_grids(grid)
+        if grid.shape[0] != 1:
+            raise InputError(f"flip_response takes one grid, got {grid.shape[0]}")
+        rho = self.densities(grid)[0]
+        theta = np.empty(len(self.relative_pressure))
+        dtheta = np.empty_like(rho)
+        eta = grid[0].astype(float)
+        _kernels.flip_response(
+            eta, rho, self.chemical_potential(), self.beta, self.w_ff, self.w_mf, theta, dtheta
+        )
+        return theta, dtheta
+
+    def _simulate(self, grids, desorption, target=None, budget=None, densities=None) -> "Isotherms":
+        """simulate() on validated grids, with the early stop of simulate_within() and the
+        densities of densities()."""
         n, p = grids.shape[0], len(self.relative_pressure)
         ads = np.empty((n, p))
         des = np.empty((n, p)) if desorption else np.empty((0, p))
@@ -141,8 +167,18 @@ class LatticeDFT:
         if self.method == "exact":
             if target is None:
                 target, budget = np.zeros(p), np.full(n, np.inf)
+            if densities is None:
+                densities = np.empty((0, 0) + grids.shape[1:])
             failures = _kernels.exact_isotherms(
-                *args, self.accuracy, self.max_sweeps, desorption, ads, des, target, budget
+                *args,
+                self.accuracy,
+                self.max_sweeps,
+                desorption,
+                ads,
+                des,
+                target,
+                budget,
+                densities,
             )
         else:
             failures = _kernels.jacobi_isotherms(
