@@ -12,6 +12,7 @@ and every reported error is a simulator error.
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -289,34 +290,24 @@ class PorousDesigner:
         s = self.settings
         start = time.perf_counter()
         middle = start + 0.5 * (deadline - start)
+        descend = partial(
+            steepest_descent,
+            pool,
+            max_steps=s.descent_steps,
+            verify=s.verify,
+            screen=s.screen,
+            patience=s.patience,
+            rerank=s.ranking != "response",
+        )
         starts, _ = pool.best(s.descent_starts, s.min_distance)
         for i, x0 in enumerate(starts):
             now = time.perf_counter()
-            own = now + (middle - now) / (len(starts) - i)
-            steepest_descent(
-                pool,
-                x0,
-                s.descent_steps,
-                s.verify,
-                s.screen,
-                s.patience,
-                deadline=own,
-                rerank=s.ranking != "response",
-            )
+            descend(x0, deadline=now + (middle - now) / (len(starts) - i))
             report()
         while time.perf_counter() < deadline:
             x = pool.best(1)[0][0].copy()
             x[rng.choice(x.size, int(rng.integers(2, s.kick + 1)), replace=False)] ^= 1
-            steepest_descent(
-                pool,
-                x,
-                s.descent_steps,
-                s.verify,
-                s.screen,
-                s.patience,
-                deadline=deadline,
-                rerank=s.ranking != "response",
-            )
+            descend(x, deadline=deadline)
             report()
 
     def _top_up(self, pool: VerifiedPool, k: int) -> None:
