@@ -53,12 +53,23 @@ class Context:
             return self._cache[key]
 
 
+# matplotlib's text layout (its mathtext parser) is not thread-safe and jobs run in
+# threads: their plots take turns
+_MATPLOTLIB = threading.Lock()
+
+
 def _file(write, name: str) -> bytes:
     """Bytes of the file that ``write(path)`` writes (a library writer) as ``name``."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
         write(path)
         return path.read_bytes()
+
+
+def _plotted(write, name: str) -> bytes:
+    """_file for a writer that draws with matplotlib, one at a time."""
+    with _MATPLOTLIB:
+        return _file(write, name)
 
 
 # --- porous ---------------------------------------------------------------------------------
@@ -112,7 +123,8 @@ def _grid_png(grid: np.ndarray, cell: int = 8) -> bytes:
 
     buffer = io.BytesIO()
     image = np.kron(grid, np.ones((cell, cell)))
-    plt.imsave(buffer, image, cmap="gray", vmin=0, vmax=1, format="png")
+    with _MATPLOTLIB:
+        plt.imsave(buffer, image, cmap="gray", vmin=0, vmax=1, format="png")
     return buffer.getvalue()
 
 
@@ -142,7 +154,7 @@ def porous_task(request: PorousRequest, context: Context) -> Work:
             "grids.npy": npy.getvalue(),
             "grids.csv": csv.encode(),
             "report.json": json.dumps(report, indent=2).encode(),
-            "design.png": _file(lambda p: plot_design(design, rh, p, "target"), "design.png"),
+            "design.png": _plotted(lambda p: plot_design(design, rh, p, "target"), "design.png"),
         }
         candidates = []
         for i, grid in enumerate(grids):
