@@ -10,10 +10,10 @@ Suite (fixed seeds):
 Stages: generator alone; generator + steepest descent (the default pipeline); swarm alone
 (from random family grids); random search over the dataset families (the baseline); and, on
 request, the default pipeline with the descent's flips ranked by the predictor instead of
-the simulator's linear response ("predictor-ranked descent"). Each
-target runs on one core (targets fan out over ``--workers`` processes, torch and numba one
-thread each); ``--time-limit`` is the budget per target, all stages included. All errors are
-the exact simulator's: mean absolute error over the 41 points of the best grid.
+the simulator's linear response ("predictor-ranked descent"). Each target runs on one core
+(targets fan out over ``--workers`` processes, torch and numba one thread each);
+``--time-limit`` is the budget per target, all stages included. All errors are the exact
+simulator's: mean absolute error over the 41 points of the best grid.
 """
 
 import os
