@@ -1,10 +1,13 @@
 """Quality and speed of the shipped composition generators (issue 4's benchmark).
 
 Run:  python bench/compositions_generate.py [--n 100000] [--seed 0] [--data-dir ../shared/data]
+      [--temperatures "2,0.5 3,0.3"]
 
-For each shipped generator ("valid": trained on the SMACT-valid part of OQMD's train split,
-"all": on the whole split) it draws n samples and prints validity under both SMACT
-settings, uniqueness, novelty against every OQMD formula, the number-of-elements earth
+For each shipped generator (the GANs "valid", trained on the SMACT-valid part of OQMD's
+train split, and "all", on the whole split; the autoregressive "transformer", on the valid
+part, at its saved sampling temperatures and at each element,count temperature pair of
+``--temperatures``) it draws n samples and prints validity under both SMACT settings,
+uniqueness, novelty against every OQMD formula, the number-of-elements earth
 mover's distance to its training set, and samples per second for generation + decoding
 (validity checking timed separately). The training sets' own validity is printed beside
 them, and the fraction of training formulas the shipped autoencoder reconstructs exactly.
@@ -17,11 +20,12 @@ import torch
 
 from matinverse.compositions.data import known_formulas, load_split, training_set
 from matinverse.compositions.encoding import decode, encode
+from matinverse.compositions.generation import sampling_temperatures
 from matinverse.compositions.metrics import evaluate_formulas
-from matinverse.compositions.models import CompositionAutoencoder, CompositionGenerator
+from matinverse.compositions.models import CompositionAutoencoder
 from matinverse.compositions.training import reconstruction_rate
 from matinverse.compositions.validity import SETTINGS, validity
-from matinverse.compositions.weights import WEIGHTS
+from matinverse.compositions.weights import GENERATORS, WEIGHTS
 from matinverse.nn import load_model
 
 
@@ -30,6 +34,9 @@ def main():
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument(
+        "--temperatures", default="", help="extra transformer rows: 'element,count' pairs"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -39,13 +46,25 @@ def main():
     formulas = [train.formulas[i] for i in kept]
     own = {s.name: validity(formulas, s) for s in SETTINGS}
     print(f"training split: {len(formulas)} encodable formulas")
+    runs = [(name, {}) for name in GENERATORS] + [
+        ("transformer", sampling_temperatures(t)) for t in args.temperatures.split()
+    ]
+    trained = {subset: training_set(subset, args.data_dir) for subset in ("valid", "all")}
     rows = []
-    for subset in ("valid", "all"):
-        data = training_set(subset, args.data_dir)
+    for name, sampling in runs:
+        subset = "all" if name == "all" else "valid"
+        data = trained[subset]
         counts = (data.states > 0).sum(axis=1)
-        generator = load_model(WEIGHTS / f"generator-{subset}.pt", CompositionGenerator)
+        generator = load_model(WEIGHTS / GENERATORS[name])
+        temperature = {**generator.config, **sampling}
+        if "element_temperature" in temperature:
+            name += (
+                f" (T {temperature['element_temperature']:g}, {temperature['count_temperature']:g})"
+            )
         start = time.perf_counter()
-        sampled = generator.sample_states(args.n, torch.Generator().manual_seed(args.seed))
+        sampled = generator.sample_states(
+            args.n, torch.Generator().manual_seed(args.seed), **sampling
+        )
         samples = decode(sampled)
         generation = time.perf_counter() - start
         start = time.perf_counter()
@@ -59,9 +78,7 @@ def main():
             }
         else:
             train_validity = {k: float(v.mean()) for k, v in own.items()}
-        rows.append(
-            (subset, len(data.states), report, train_validity, args.n / generation, checking)
-        )
+        rows.append((name, len(data.states), report, train_validity, args.n / generation, checking))
 
     print()
     print(
@@ -70,9 +87,9 @@ def main():
         "validity check s | training set valid, headline | training set valid, default |"
     )
     print("|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-    for subset, n_train, r, tv, speed, checking in rows:
+    for name, n_train, r, tv, speed, checking in rows:
         print(
-            f"| {subset} | {n_train:,} | {r['validity']['headline']:.4f} | "
+            f"| {name} | {n_train:,} | {r['validity']['headline']:.4f} | "
             f"{r['validity']['smact-default']:.4f} | {r['unique']:.4f} | {r['novel']:.4f} | "
             f"{r['element_count_emd']:.4f} | {r['empty']} | {speed:,.0f} | {checking:.1f} | "
             f"{tv['headline']:.4f} | {tv['smact-default']:.4f} |"

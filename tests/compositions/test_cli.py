@@ -25,11 +25,12 @@ def test_generate_writes_raw_samples_reproducibly(run, tmp_path):
     assert "decoded to nothing" in result.stderr
 
 
-def test_generate_valid_only_and_other_model(run, tmp_path):
+@pytest.mark.parametrize(
+    "model", [("--model", "all"), ("--model", "transformer", "--temperature", "2,0.5")]
+)
+def test_generate_valid_only_and_other_models(run, tmp_path, model):
     out = tmp_path / "v.csv"
-    result = run(
-        "compositions", "generate", "--n", 50, "--out", out, "--valid-only", "--model", "all"
-    )
+    result = run("compositions", "generate", "--n", 50, "--out", out, "--valid-only", *model)
     assert result.returncode == 0, result.stderr
     got = rows(out)
     assert len(got) == 50 and all(r["valid"] == "true" and r["formula"] for r in got)
@@ -42,6 +43,8 @@ def test_generate_valid_only_and_other_model(run, tmp_path):
         (("--n", -5), "--n must be between 1"),
         (("--n", 10**9), "--n must be between 1"),
         (("--n", 5, "--model", "nope"), "--model must be one of"),
+        (("--n", 5, "--temperature", "2,0.5"), "applies to the transformer generator only"),
+        (("--n", 5, "--model", "transformer", "--temperature", "hot"), "two numbers"),
     ],
 )
 def test_generate_bad_input_is_one_line_and_writes_nothing(run, tmp_path, args, message):
@@ -77,11 +80,20 @@ def test_evaluate_names_the_bad_line(run, tmp_path):
     assert "line 3" in result.stderr and "Na(Cl" in result.stderr
 
 
-def test_train_gan_command_writes_a_usable_model(run, tmp_path, shared_data, assert_finished_run):
+@pytest.mark.parametrize(
+    "command, options",
+    [
+        ("train-gan", ("--batch-size", 64, "--width", 16)),
+        ("train-transformer", ("--batch-size", 64, "--width", 16, "--heads", 2)),
+    ],
+)
+def test_train_commands_write_a_usable_model(
+    run, tmp_path, shared_data, assert_finished_run, command, options
+):
     model = tmp_path / "g.pt"
     result = run(
         "compositions",
-        "train-gan",
+        command,
         "--subset",
         "all",
         "--out",
@@ -90,19 +102,16 @@ def test_train_gan_command_writes_a_usable_model(run, tmp_path, shared_data, ass
         1,
         "--steps",
         6,
-        "--batch-size",
-        64,
-        "--width",
-        16,
+        *options,
         "--data-dir",
         shared_data,
     )
     assert result.returncode == 0, result.stderr
     assert "235129 training formulas (69 rows dropped" in result.stdout
-    assert_finished_run(model, "compositions train-gan", 1)
+    assert_finished_run(model, f"compositions {command}", 1)
     out = tmp_path / "s.csv"
     result = run("compositions", "generate", "--n", 5, "--out", out, "--generator", model)
     assert result.returncode == 0, result.stderr
     assert len(rows(out)) == 5
-    result = run("compositions", "train-gan", "--out", tmp_path / "g.bin")
+    result = run("compositions", command, "--out", tmp_path / "g.bin")
     assert result.returncode == 2 and "--out must end in .pt" in result.stderr

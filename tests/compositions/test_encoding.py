@@ -2,7 +2,17 @@ import numpy as np
 import pytest
 import torch
 
-from matinverse.compositions.encoding import ELEMENTS, decode, encode, encode_one, one_hot, parse
+from matinverse.compositions.encoding import (
+    ELEMENTS,
+    END,
+    MAX_COUNT,
+    decode,
+    encode,
+    encode_one,
+    one_hot,
+    parse,
+    tokens,
+)
 from matinverse.errors import InputError
 
 
@@ -48,3 +58,21 @@ def test_one_hot_columns_and_empty_rows():
     assert m.sum().item() == 2
     assert m[0, 0, ELEMENTS.index("Na")] == 1 and m[0, 2, ELEMENTS.index("Cl")] == 1
     assert decode(np.zeros((2, 85), np.uint8)) == [None, None]
+
+
+def test_tokens_list_elements_by_electronegativity_with_their_counts():
+    states, _, _ = encode(["LiFePO4", "OH2", "Cu", "Ba8Si"])
+    sequences = tokens(states)
+    assert sequences.shape == (4, 9)
+
+    def read(row):
+        return [(ELEMENTS[(t - 1) // MAX_COUNT], (t - 1) % MAX_COUNT + 1) for t in row if t != END]
+
+    assert read(sequences[0]) == [("Li", 1), ("Fe", 1), ("P", 1), ("O", 4)]
+    assert read(sequences[1]) == [("H", 2), ("O", 1)]
+    assert read(sequences[2]) == [("Cu", 1)] and (sequences[2, 1:] == END).all()
+    assert read(sequences[3]) == [("Ba", 8), ("Si", 1)]
+    # the order is pymatgen's formula order: the tokens spell the reduced formula
+    assert ["".join(f"{e}{c if c > 1 else ''}" for e, c in read(r)) for r in sequences] == decode(
+        states
+    )

@@ -101,6 +101,114 @@ def train_gan_command(
     )
 
 
+@app.command("train-transformer")
+def train_transformer_command(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="Generator file (.pt) to write."),
+    subset: str = typer.Option("valid", help=SUBSET_HELP),
+    epochs: int = typer.Option(12, min=1),
+    steps: int = typer.Option(380, min=1, help="Batches per epoch."),
+    batch_size: int = typer.Option(256, min=1),
+    lr: float = typer.Option(1e-3),
+    width: int = typer.Option(192, min=8),
+    depth: int = typer.Option(3, min=1),
+    heads: int = typer.Option(4, min=1),
+    dropout: float = typer.Option(0.1, min=0.0, max=0.9),
+    element_temperature: float = typer.Option(
+        1.0, min=0.05, help="Default sampling temperature of the element choice."
+    ),
+    count_temperature: float = typer.Option(
+        1.0, min=0.05, help="Default sampling temperature of the count of an element."
+    ),
+    seed: int = typer.Option(0),
+    data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
+):
+    """Train the autoregressive transformer generator ((element, count) tokens in
+    electronegativity order) by maximum likelihood. Interrupted runs resume from OUT.run."""
+    from matinverse.compositions.training import train_transformer
+
+    if width % heads:
+        raise InputError(f"--width ({width}) must be a multiple of --heads ({heads})")
+    history = _train_and_save(
+        ctx,
+        train_transformer,
+        "training transformer",
+        out,
+        subset,
+        data_dir,
+        epochs=epochs,
+        steps_per_epoch=steps,
+        batch=batch_size,
+        lr=lr,
+        width=width,
+        depth=depth,
+        heads=heads,
+        dropout=dropout,
+        element_temperature=element_temperature,
+        count_temperature=count_temperature,
+        seed=seed,
+    )
+    last = history[-1]
+    typer.echo(
+        f"wrote {out}; last epoch: held-out NLL {last['held_out_nll']:.3f} nats/formula, "
+        f"valid {last['valid']:.3f}, unique {last['unique']:.3f}, "
+        f"novel vs training {last['novel']:.3f}"
+    )
+
+
+@app.command("finetune-transformer")
+def finetune_transformer_command(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="Generator file (.pt) to write."),
+    prior: Path = typer.Option(None, help="Transformer (.pt) to start from (default: shipped)."),
+    epochs: int = typer.Option(4, min=1),
+    steps: int = typer.Option(100, min=1, help="Batches per epoch."),
+    batch_size: int = typer.Option(256, min=2),
+    lr: float = typer.Option(1e-4),
+    sigma: float = typer.Option(
+        8.0, min=0.0, help="Reward scale (nats): rewarded formulas gain up to e^sigma."
+    ),
+    max_probability: float = typer.Option(
+        1e-5, min=1e-12, max=1.0, help="No reward for a formula the agent samples more often."
+    ),
+    seed: int = typer.Option(0),
+    data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
+):
+    """Fine-tune a transformer generator by reinforcement (REINVENT's augmented likelihood)
+    toward formulas that are SMACT-valid (headline setting) and not among OQMD's formulas.
+    Interrupted runs resume from OUT.run."""
+    from matinverse.compositions.data import known_formulas
+    from matinverse.compositions.models import CompositionTransformer
+    from matinverse.compositions.training import finetune_transformer
+    from matinverse.compositions.weights import GENERATORS, WEIGHTS
+    from matinverse.nn import load_model
+
+    start = load_model(prior or WEIGHTS / GENERATORS["transformer"], CompositionTransformer)
+    run = training_run(out, ctx)
+    known = known_formulas(data_dir)
+    with progress_bar("fine-tuning transformer") as progress:
+        model, history = finetune_transformer(
+            start,
+            known,
+            epochs,
+            steps,
+            batch_size,
+            lr,
+            sigma,
+            max_probability,
+            seed,
+            checkpoint=run,
+            progress=progress,
+        )
+    metadata = {"prior": start.metadata, "history": history, "command": command_line()}
+    run.finish(lambda: model.save(out, metadata))
+    last = history[-1]
+    typer.echo(
+        f"wrote {out}; last epoch: reward {last['reward']:.3f}, valid {last['valid']:.3f}, "
+        f"unique {last['unique']:.3f}, novel vs OQMD {last['novel']:.3f}"
+    )
+
+
 @app.command("train-autoencoder")
 def train_autoencoder_command(
     ctx: typer.Context,
@@ -140,19 +248,29 @@ def train_autoencoder_command(
 
 
 MAX_SAMPLES = 10_000_000
-MODELS = ("valid", "all")
 
 
 def _generator(model: str, generator: Path | None):
-    from matinverse.compositions.models import CompositionGenerator
-    from matinverse.compositions.weights import WEIGHTS
+    from matinverse.compositions.models import CompositionGenerator, CompositionTransformer
+    from matinverse.compositions.weights import GENERATORS, WEIGHTS
     from matinverse.nn import load_model
 
     if generator is None:
-        if model not in MODELS:
-            raise InputError(f"--model must be one of {MODELS}, got {model!r}")
-        generator = WEIGHTS / f"generator-{model}.pt"
-    return load_model(generator, CompositionGenerator)
+        if model not in GENERATORS:
+            raise InputError(f"--model must be one of {', '.join(GENERATORS)}, got {model!r}")
+        generator = WEIGHTS / GENERATORS[model]
+    return load_model(generator, (CompositionGenerator, CompositionTransformer))
+
+
+def _temperatures(temperature: str | None, net) -> dict:
+    """--temperature as ``sample_states`` arguments ({} when not given)."""
+    from matinverse.compositions.generation import sampling_temperatures
+
+    if temperature is None:
+        return {}
+    if "element_temperature" not in net.config:
+        raise InputError("--temperature applies to the transformer generator only")
+    return sampling_temperatures(temperature)
 
 
 @app.command()
@@ -160,10 +278,19 @@ def generate(
     n: int = typer.Option(..., "--n", help="Number of samples (rows) to write."),
     out: Path = typer.Option(..., "--out", help="CSV file to write (formula, valid)."),
     seed: int = typer.Option(0),
-    model: str = typer.Option("valid", help="Shipped generator: 'valid' or 'all' (training set)."),
+    model: str = typer.Option(
+        "valid",
+        help="Shipped generator: the GAN trained on the SMACT-'valid' subset or on 'all' of "
+        "the train split, or the autoregressive 'transformer' (valid subset).",
+    ),
     generator: Path = typer.Option(None, help="A generator file (.pt) instead of a shipped one."),
     valid_only: bool = typer.Option(
         False, "--valid-only", help="Keep sampling until N valid (headline setting) rows."
+    ),
+    temperature: str = typer.Option(
+        None,
+        help="Transformer only: sampling temperatures 'ELEMENT,COUNT' (default: the model's). "
+        "A higher element and lower count temperature trades validity for novelty.",
     ),
 ):
     """Sample formulas from the generator. Without --valid-only the rows are the raw
@@ -177,8 +304,9 @@ def generate(
     from matinverse.compositions.generation import sample_formulas
 
     net = _generator(model, generator)
+    sampling = _temperatures(temperature, net)
     with progress_bar("sampling") as progress:
-        rows, drawn = sample_formulas(net, n, seed, valid_only, progress)
+        rows, drawn = sample_formulas(net, n, seed, valid_only, progress, sampling=sampling)
     write_formulas(out, rows)
     empty = sum(1 for f, _ in rows if f is None)
     valid = sum(1 for _, v in rows if v)

@@ -27,6 +27,16 @@ MAX_COUNT = 8
 N_STATES = MAX_COUNT + 1  # absent, 1..8
 _INDEX = {symbol: i for i, symbol in enumerate(ELEMENTS)}
 
+# Sequence form (the autoregressive generator's): the present elements in order of Pauling
+# electronegativity, ties by atomic number (pymatgen's formula order: cations before anions),
+# token 1 + 8 e + (c - 1) for element e with count c, then END (0) up to MAX_TOKENS.
+END = 0
+N_TOKENS = 1 + len(ELEMENTS) * MAX_COUNT
+MAX_TOKENS = 9  # 8 elements at most (the encoding's widest formula), then END
+SEQUENCE_RANK = np.argsort(
+    np.lexsort((np.arange(len(ELEMENTS)), [Element(e).X for e in ELEMENTS]))
+)  # (85,) position of each element in the sequence order
+
 
 def parse(formula: str) -> Composition:
     """pymatgen Composition of a formula string; InputError naming it when malformed."""
@@ -82,6 +92,18 @@ def one_hot(states: torch.Tensor) -> torch.Tensor:
     """(B, 85) integer states -> (B, 8, 85) float count one-hot (absent = zero column)."""
     full = torch.nn.functional.one_hot(states.long(), N_STATES).float()  # (B, 85, 9)
     return full[..., 1:].transpose(1, 2)
+
+
+def tokens(states: np.ndarray) -> np.ndarray:
+    """(B, 85) states -> (B, 9) int64 token sequences (sequence form above, END-padded)."""
+    states = np.asarray(states)
+    out = np.full((len(states), MAX_TOKENS), END, np.int64)
+    rows, elements = np.nonzero(states)
+    order = np.lexsort((SEQUENCE_RANK[elements], rows))
+    rows, elements = rows[order], elements[order]
+    position = np.arange(len(rows)) - np.searchsorted(rows, rows)  # index within its row
+    out[rows, position] = 1 + elements * MAX_COUNT + states[rows, elements].astype(np.int64) - 1
+    return out
 
 
 def decode(states: np.ndarray) -> list[str | None]:

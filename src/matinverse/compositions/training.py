@@ -1,21 +1,24 @@
-"""Training of the composition models: WGAN-GP generator and critic, and the autoencoder.
+"""Training of the composition models: WGAN-GP generator and critic, the autoregressive
+transformer generator, and the autoencoder.
 
-Both train on (N, 85) uint8 state arrays from :func:`matinverse.compositions.encoding.encode`
+All train on (N, 85) uint8 state arrays from :func:`matinverse.compositions.encoding.encode`
 through :class:`matinverse.train.Trainer` (resumable, seeded per epoch).
 """
 
+import math
 import os
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from matinverse.compositions.encoding import decode, one_hot
+from matinverse.compositions.encoding import decode, one_hot, tokens
 from matinverse.compositions.metrics import diversity
 from matinverse.compositions.models import (
     CompositionAutoencoder,
     CompositionCritic,
     CompositionGenerator,
+    CompositionTransformer,
     relaxed_one_hot,
 )
 from matinverse.compositions.validity import HEADLINE, validity
@@ -25,7 +28,9 @@ from matinverse.train import Trainer
 from matinverse.train.gan import GanTrainer
 
 
-def sample_quality(generator: CompositionGenerator, known: set[str], n: int, seed: int) -> dict:
+def sample_quality(
+    generator: CompositionGenerator | CompositionTransformer, known: set[str], n: int, seed: int
+) -> dict:
     """Headline validity, uniqueness and novelty (against ``known`` reduced formulas) of n
     samples; the fraction of samples that decode to nothing."""
     formulas = decode(generator.sample_states(n, torch.Generator().manual_seed(seed)))
@@ -81,6 +86,125 @@ def train_gan(
         progress,
     )
     return generator.eval(), history
+
+
+def train_transformer(
+    states: np.ndarray,
+    epochs: int = 12,
+    steps_per_epoch: int = 380,
+    batch: int = 256,
+    lr: float = 1e-3,
+    width: int = 192,
+    depth: int = 3,
+    heads: int = 4,
+    dropout: float = 0.1,
+    element_temperature: float = 1.0,
+    count_temperature: float = 1.0,
+    validation: float = 0.05,
+    seed: int = 0,
+    checkpoint: str | os.PathLike | None = None,
+    known: set[str] | None = None,
+    monitor_samples: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[CompositionTransformer, list[dict]]:
+    """Autoregressive transformer by maximum likelihood on the token sequences of the formulas
+    (a random ``validation`` share held out). After each epoch the history records the held-out
+    negative log-likelihood (nats per formula) and the sample quality as for the GAN, at the
+    given sampling temperatures (saved in the model as its defaults)."""
+    if len(states) < batch:
+        raise InputError(f"need at least {batch} training formulas, got {len(states)}")
+    torch.manual_seed(seed)
+    model = CompositionTransformer(
+        width, depth, heads, dropout, element_temperature, count_temperature
+    )
+    order = np.random.default_rng(seed).permutation(len(states))
+    held = max(1, int(validation * len(states)))
+    sequences = torch.from_numpy(tokens(states[order]))
+    held_out, train = sequences[:held], sequences[held:]
+
+    def step(rng, gen):
+        return model.loss(train[torch.from_numpy(rng.integers(0, len(train), batch))])
+
+    def evaluate():
+        report = {"held_out_nll": float(model.loss(held_out))}
+        report.update(sample_quality(model, known, monitor_samples, seed + len(trainer.history)))
+        return report
+
+    known = known if known is not None else set(decode(states))
+    trainer = Trainer(
+        {"transformer": model},
+        epochs,
+        steps_per_epoch,
+        lr,
+        weight_decay=0.01,
+        seed=seed,
+        checkpoint=checkpoint,
+    )
+    history = trainer.fit(step, evaluate, progress)
+    return model.eval(), history
+
+
+def finetune_transformer(
+    prior: CompositionTransformer,
+    known: set[str],
+    epochs: int = 4,
+    steps_per_epoch: int = 100,
+    batch: int = 256,
+    lr: float = 1e-4,
+    sigma: float = 8.0,
+    max_probability: float = 1e-5,
+    seed: int = 0,
+    checkpoint: str | os.PathLike | None = None,
+    monitor_samples: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[CompositionTransformer, list[dict]]:
+    """Reinforcement fine-tuning toward valid, new formulas, as REINVENT does for molecules
+    (Olivecrona et al., J. Cheminform. 2017). The agent starts as a copy of the likelihood-
+    trained ``prior`` (dropout off) and samples ``batch`` formulas per step. A formula earns
+    reward R = 1 when it is valid under the headline SMACT setting, not in ``known``, the
+    first of its kind in the batch and less likely than ``max_probability`` under the agent
+    (so that no formula comes to dominate the samples). The loss
+    (log p_prior + sigma R - log p_agent)^2 pulls the agent toward p_prior(x) exp(sigma R(x)):
+    the prior's chemistry, reweighted by up to e^sigma toward rewarded formulas. The history
+    records the mean batch reward and the sample quality (novelty against ``known``)."""
+
+    def copy():  # without dropout, left in training mode: the eval-mode fast path of torch's
+        # transformer layers rounds differently, and Adam would follow that noise
+        model = CompositionTransformer(**{**prior.config, "dropout": 0.0})
+        model.load_state_dict(prior.state_dict())
+        return model
+
+    agent, reference = copy(), copy().requires_grad_(False)
+
+    def step(rng, gen):
+        states = agent.sample_states(batch, gen)
+        formulas = decode(states)
+        verdicts = validity(formulas, HEADLINE)
+        seen = set()
+        reward = np.zeros(batch, np.float32)
+        for i, (formula, valid) in enumerate(zip(formulas, verdicts, strict=True)):
+            if valid and formula not in known and formula not in seen:
+                reward[i] = 1.0
+            seen.add(formula)
+        sequences = torch.from_numpy(tokens(states))
+        log_p = agent.log_likelihood(sequences)
+        reward = torch.from_numpy(reward) * (log_p.detach() < math.log(max_probability))
+        target = reference.log_likelihood(sequences) + sigma * reward
+        rewards.append(float(reward.mean()))
+        return ((target - log_p) ** 2).mean()
+
+    def evaluate():
+        report = {"reward": float(np.mean(rewards))}
+        rewards.clear()
+        report.update(sample_quality(agent, known, monitor_samples, seed + len(trainer.history)))
+        return report
+
+    rewards: list[float] = []
+    trainer = Trainer(
+        {"transformer": agent}, epochs, steps_per_epoch, lr, seed=seed, checkpoint=checkpoint
+    )
+    history = trainer.fit(step, evaluate, progress)
+    return agent.eval(), history
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -59,9 +59,11 @@ def _name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def load_model(path: str | os.PathLike, expected: type | None = None) -> SaveableModule:
-    """The model saved at ``path`` (in eval mode); ``expected`` checks its class.
-    Its metadata is in ``model.metadata``."""
+def load_model(
+    path: str | os.PathLike, expected: type | tuple[type, ...] | None = None
+) -> SaveableModule:
+    """The model saved at ``path`` (in eval mode); ``expected`` (a class or a tuple of
+    classes) checks its class. Its metadata is in ``model.metadata``."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"model file not found: {path}")
@@ -82,7 +84,9 @@ def load_model(path: str | os.PathLike, expected: type | None = None) -> Saveabl
     if cls is None:
         raise InputError(f"{path}: unknown model class {payload['class']!r}")
     if expected is not None and not issubclass(cls, expected):
-        raise InputError(f"{path} holds a {cls.__name__}, expected a {expected.__name__}")
+        classes = expected if isinstance(expected, tuple) else (expected,)
+        names = " or ".join(c.__name__ for c in classes)
+        raise InputError(f"{path} holds a {cls.__name__}, expected a {names}")
     model = cls(**payload["config"])
     model.load_state_dict(payload["state_dict"])
     model.metadata = payload["metadata"]
