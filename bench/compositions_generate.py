@@ -6,7 +6,8 @@ Run:  python bench/compositions_generate.py [--n 100000] [--seed 0] [--data-dir 
 For each shipped generator (the GANs "valid", trained on the SMACT-valid part of OQMD's
 train split, and "all", on the whole split; the autoregressive "transformer", on the valid
 part, at its saved sampling temperatures and at each element,count temperature pair of
-``--temperatures``) it draws n samples and prints validity under both SMACT settings,
+``--temperatures``; "transformer-novel", that transformer fine-tuned by reinforcement toward
+valid formulas new to OQMD) it draws n samples and prints validity under both SMACT settings,
 uniqueness, novelty against every OQMD formula, the number-of-elements earth
 mover's distance to its training set, and samples per second for generation + decoding
 (validity checking timed separately). The training sets' own validity is printed beside

@@ -26,7 +26,12 @@ def test_generate_writes_raw_samples_reproducibly(run, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "model", [("--model", "all"), ("--model", "transformer", "--temperature", "2,0.5")]
+    "model",
+    [
+        ("--model", "all"),
+        ("--model", "transformer", "--temperature", "2,0.5"),
+        ("--model", "transformer-novel"),
+    ],
 )
 def test_generate_valid_only_and_other_models(run, tmp_path, model):
     out = tmp_path / "v.csv"

@@ -161,15 +161,15 @@ def finetune_transformer_command(
     ctx: typer.Context,
     out: Path = typer.Option(..., "--out", help="Generator file (.pt) to write."),
     prior: Path = typer.Option(None, help="Transformer (.pt) to start from (default: shipped)."),
-    epochs: int = typer.Option(4, min=1),
+    epochs: int = typer.Option(8, min=1),
     steps: int = typer.Option(100, min=1, help="Batches per epoch."),
     batch_size: int = typer.Option(256, min=2),
-    lr: float = typer.Option(1e-4),
+    lr: float = typer.Option(3e-4),
     sigma: float = typer.Option(
-        8.0, min=0.0, help="Reward scale (nats): rewarded formulas gain up to e^sigma."
+        12.0, min=0.0, help="Reward scale (nats): rewarded formulas gain up to e^sigma."
     ),
     max_probability: float = typer.Option(
-        1e-5, min=1e-12, max=1.0, help="No reward for a formula the agent samples more often."
+        2e-6, min=1e-12, max=1.0, help="No reward for a formula the agent samples more often."
     ),
     seed: int = typer.Option(0),
     data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
@@ -281,7 +281,8 @@ def generate(
     model: str = typer.Option(
         "valid",
         help="Shipped generator: the GAN trained on the SMACT-'valid' subset or on 'all' of "
-        "the train split, or the autoregressive 'transformer' (valid subset).",
+        "the train split, the autoregressive 'transformer' (valid subset), or "
+        "'transformer-novel', that transformer fine-tuned toward valid formulas new to OQMD.",
     ),
     generator: Path = typer.Option(None, help="A generator file (.pt) instead of a shipped one."),
     valid_only: bool = typer.Option(
