@@ -120,3 +120,38 @@ def test_train_commands_write_a_usable_model(
     assert len(rows(out)) == 5
     result = run("compositions", command, "--out", tmp_path / "g.bin")
     assert result.returncode == 2 and "--out must end in .pt" in result.stderr
+
+
+def test_finetune_transformer_keeps_the_sampling_temperatures(
+    run, tmp_path, shared_data, assert_finished_run
+):
+    from matinverse.nn import load_model
+
+    model = tmp_path / "agent.pt"  # from the shipped transformer, whose samples check fast
+    common = ("--epochs", 1, "--steps", 2, "--batch-size", 16)
+    result = run(
+        "compositions",
+        "finetune-transformer",
+        "--out",
+        model,
+        *common,
+        "--temperature",
+        "0.8,0.7",
+        "--data-dir",
+        shared_data,
+    )
+    assert result.returncode == 0, result.stderr
+    assert_finished_run(model, "compositions finetune-transformer", 1)
+    config = load_model(model).config
+    assert (config["element_temperature"], config["count_temperature"]) == (0.8, 0.7)
+    result = run(
+        "compositions",
+        "finetune-transformer",
+        "--out",
+        tmp_path / "b.pt",
+        *common,
+        "--temperature",
+        "hot",
+    )
+    assert result.returncode == 2 and "two numbers" in result.stderr
+    assert not (tmp_path / "b.pt").exists()

@@ -133,3 +133,11 @@ def test_finetuning_raises_the_reward_and_without_reward_keeps_the_prior(states)
     before, after = rewarded_share(prior, known), rewarded_share(agent, known)
     assert after > before + 0.1, (before, after)
     assert agent.config["dropout"] == 0.0 and prior.training is False
+    # the sampling temperatures are the result's defaults; training samples at the prior's
+    cool = {"element_temperature": 0.5, "count_temperature": 0.7}
+    cooled, _ = finetune_transformer(
+        prior, known, sigma=8.0, max_probability=1.0, sampling=cool, **common
+    )
+    assert cool.items() <= cooled.config.items()
+    for name, value in agent.state_dict().items():
+        assert torch.equal(cooled.state_dict()[name], value), name

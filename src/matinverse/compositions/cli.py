@@ -161,7 +161,7 @@ def finetune_transformer_command(
     ctx: typer.Context,
     out: Path = typer.Option(..., "--out", help="Generator file (.pt) to write."),
     prior: Path = typer.Option(None, help="Transformer (.pt) to start from (default: shipped)."),
-    epochs: int = typer.Option(8, min=1),
+    epochs: int = typer.Option(12, min=1),
     steps: int = typer.Option(100, min=1, help="Batches per epoch."),
     batch_size: int = typer.Option(256, min=2),
     lr: float = typer.Option(3e-4),
@@ -169,7 +169,13 @@ def finetune_transformer_command(
         12.0, min=0.0, help="Reward scale (nats): rewarded formulas gain up to e^sigma."
     ),
     max_probability: float = typer.Option(
-        2e-6, min=1e-12, max=1.0, help="No reward for a formula the agent samples more often."
+        5e-7, min=1e-12, max=1.0, help="No reward for a formula the agent samples more often."
+    ),
+    temperature: str = typer.Option(
+        None,
+        metavar="ELEMENT,COUNT",
+        help="Sampling temperatures the fine-tuned model keeps as its defaults "
+        "(default: the prior's, at which it trains).",
     ),
     seed: int = typer.Option(0),
     data_dir: Path = typer.Option(None, help=DATA_DIR_HELP),
@@ -184,6 +190,7 @@ def finetune_transformer_command(
     from matinverse.nn import load_model
 
     start = load_model(prior or WEIGHTS / GENERATORS["transformer"], CompositionTransformer)
+    sampling = _temperatures(temperature, start)
     run = training_run(out, ctx)
     known = known_formulas(data_dir)
     with progress_bar("fine-tuning transformer") as progress:
@@ -197,6 +204,7 @@ def finetune_transformer_command(
             sigma,
             max_probability,
             seed,
+            sampling,
             checkpoint=run,
             progress=progress,
         )

@@ -147,13 +147,14 @@ def train_transformer(
 def finetune_transformer(
     prior: CompositionTransformer,
     known: set[str],
-    epochs: int = 8,
+    epochs: int = 12,
     steps_per_epoch: int = 100,
     batch: int = 256,
     lr: float = 3e-4,
     sigma: float = 12.0,
-    max_probability: float = 2e-6,
+    max_probability: float = 5e-7,
     seed: int = 0,
+    sampling: dict | None = None,
     checkpoint: str | os.PathLike | None = None,
     monitor_samples: int = 2000,
     progress: Callable[[int, int], None] | None = None,
@@ -165,19 +166,24 @@ def finetune_transformer(
     first of its kind in the batch and less likely than ``max_probability`` under the agent
     (so that no formula comes to dominate the samples). The loss
     (log p_prior + sigma R - log p_agent)^2 pulls the agent toward p_prior(x) exp(sigma R(x)):
-    the prior's chemistry, reweighted by up to e^sigma toward rewarded formulas. The history
-    records the mean batch reward and the sample quality (novelty against ``known``)."""
+    the prior's chemistry, reweighted by up to e^sigma toward rewarded formulas. Training
+    samples at the prior's temperatures; ``sampling`` (``element_temperature`` and
+    ``count_temperature``) sets the fine-tuned model's own defaults, at which the history
+    records the sample quality (novelty against ``known``) beside the mean batch reward."""
+    training_temperatures = {
+        key: prior.config[key] for key in ("element_temperature", "count_temperature")
+    }
 
-    def copy():  # without dropout, left in training mode: the eval-mode fast path of torch's
-        # transformer layers rounds differently, and Adam would follow that noise
-        model = CompositionTransformer(**{**prior.config, "dropout": 0.0})
+    def copy(**config):  # without dropout, left in training mode: the eval-mode fast path of
+        # torch's transformer layers rounds differently, and Adam would follow that noise
+        model = CompositionTransformer(**{**prior.config, "dropout": 0.0, **config})
         model.load_state_dict(prior.state_dict())
         return model
 
-    agent, reference = copy(), copy().requires_grad_(False)
+    agent, reference = copy(**(sampling or {})), copy().requires_grad_(False)
 
     def step(rng, gen):
-        states = agent.sample_states(batch, gen)
+        states = agent.sample_states(batch, gen, **training_temperatures)
         formulas = decode(states)
         verdicts = validity(formulas, HEADLINE)
         seen = set()
