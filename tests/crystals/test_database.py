@@ -85,3 +85,71 @@ def test_database_command_rejects_an_unknown_system(run, tmp_path):
     result = run("crystals", "database", "--out", tmp_path / "x", "--n", "1", "--system", "Nb-Ti")
     assert result.returncode == 2 and "unknown system 'Nb-Ti'" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "x").exists()
+
+
+@pytest.fixture
+def nbo_database(tmp_path):
+    """A hand-written Nb-O database: the elements, rock-salt NbO on the hull (twice, shifted)
+    and a rutile-like NbO2 0.3 eV/atom above it."""
+    rocksalt = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(4.2), ["Nb", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]]
+    )
+    shifted = rocksalt.copy()
+    shifted.translate_sites(range(len(shifted)), [0.1, 0.2, 0.3])
+    rutile = Structure.from_spacegroup(
+        "P4_2/mnm", Lattice.tetragonal(4.8, 3.0), ["Nb", "O"], [[0, 0, 0], [0.3, 0.3, 0]]
+    )
+    nb = Structure(Lattice.cubic(3.3), ["Nb", "Nb"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    o2 = Structure(Lattice.cubic(10), ["O", "O"], [[0, 0, 0], [0.12, 0, 0]])
+    # NbO2's hull energy between NbO (-9) and O2 (-5) at x_O = 2/3 is -23/3; 0.3 above it
+    lines = [
+        record("element-Nb", nb, -10.0),
+        record("element-O", o2, -5.0),
+        record("a", rocksalt, -9.0),
+        record("b", shifted, -9.0),
+        record("r", rutile, -23 / 3 + 0.3),
+    ]
+    (tmp_path / db.RECORDS).write_text("".join(json.dumps(r) + "\n" for r in lines))
+    (tmp_path / db.CONFIG).write_text(json.dumps({"format": db.FORMAT, "system": "Nb-O"}))
+    return tmp_path
+
+
+def test_training_tensor_holds_out_formulas_and_keeps_the_low_energy_part(nbo_database):
+    tensor, report = db.training_tensor(nbo_database)
+    assert tensor.shape == (2, NBO.rows, 3)
+    assert report["unique"] == 4 and report["elements"] == 2 and report["structures"] == 2
+    decoded = sorted(NBO.decode(x).composition.reduced_formula for x in tensor)
+    assert decoded == ["NbO", "NbO2"]
+    tensor, report = db.training_tensor(nbo_database, hold_out=["Nb2O2"])
+    assert report["held_out"] == 1 and report["hold_out"] == ["NbO"]
+    assert NBO.decode(tensor[0]).composition.reduced_formula == "NbO2"
+    tensor, report = db.training_tensor(nbo_database, within=0.1)
+    assert report["above"] == 1 and NBO.decode(tensor[0]).composition.reduced_formula == "NbO"
+    with pytest.raises(InputError, match="Mg not in system Nb-O"):
+        db.training_tensor(nbo_database, hold_out=["MgO"])
+    with pytest.raises(InputError, match="no structure left"):
+        db.training_tensor(nbo_database, within=0.1, hold_out=["NbO"])
+    with pytest.raises(InputError, match="holds no crystal database"):
+        db.training_tensor(nbo_database / "missing")
+
+
+def test_train_command_on_a_database(run, nbo_database, tmp_path):
+    model = tmp_path / "g.pt"
+    tiny = ("--epochs", 1, "--steps", 2, "--batch-size", 2, "--n-critic", 1, "--width", 16)
+    result = run("crystals", "train", "--system", "Nb-O", "--database", nbo_database,
+                 "--hold-out", "Nb2O5", "--out", model, *tiny)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "g.run" / "config.json").read_text())
+    assert config["data"]["structures"] == 2 and config["data"]["hold_out"] == ["Nb2O5"]
+    for options, message in [
+        (("--database", nbo_database), "is a Nb-O database, not Mg-Mn-O"),
+        (("--system", "Nb-O", "--within", 0.1), "apply to --database only"),
+        (
+            ("--system", "Nb-O", "--database", nbo_database, "--within", 0.1, "--hold-out", "NbO,"),
+            "no structure left",
+        ),
+    ]:
+        result = run("crystals", "train", "--out", tmp_path / "x.pt", *options, *tiny)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.pt").exists()

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import typer
 
+from matinverse.errors import InputError
 from matinverse.progress import progress_bar
 
 app = typer.Typer(
@@ -92,6 +93,19 @@ def train(
         10.0, min=0.0, help="Weight of matching the batch's volume per atom to the data's."
     ),
     seed: int = typer.Option(0),
+    database: Path = typer.Option(
+        None,
+        help="Train on this self-built database's unique relaxed compounds (made by "
+        "'crystals database' for --system) instead of the published training set.",
+    ),
+    within: float = typer.Option(
+        None, min=0.0, help="With --database: only structures this close to the hull (eV/atom)."
+    ),
+    hold_out: str = typer.Option(
+        None,
+        metavar="FORMULAS",
+        help="With --database: comma-separated formulas left out (e.g. NbO,NbO2,Nb2O5).",
+    ),
     data_dir: Path = typer.Option(None, "--data-dir", help="Root holding mgmno/ or nbo/."),
 ):
     """Train the composition-conditioned crystal WGAN-GP (auxiliary composition head,
@@ -100,13 +114,26 @@ def train(
     config.json, metrics.jsonl and a checkpoint per epoch; an interrupted run resumes."""
     from matinverse.cliutil import command_line, training_run
     from matinverse.crystals.data import training_structures
+    from matinverse.crystals.database import database_system, training_tensor
     from matinverse.crystals.slots import layout_of
     from matinverse.crystals.training import train_crystal_gan
 
     layout = layout_of(system)
+    if database is None:
+        if within is not None or hold_out is not None:
+            raise InputError("--within and --hold-out apply to --database only")
+        tensor = training_structures(system, data_dir)
+        report = {"system": system, "structures": len(tensor)}
+    else:
+        if database_system(database) != system:
+            raise InputError(
+                f"{database} is a {database_system(database)} database, not {system}: "
+                "pass its --system"
+            )
+        held = [f.strip() for f in hold_out.split(",") if f.strip()] if hold_out else []
+        tensor, report = training_tensor(database, within, held)
+        report["system"] = system
     run = training_run(out, ctx)
-    tensor = training_structures(system, data_dir)
-    report = {"system": system, "structures": len(tensor)}
     run.add_config(data=report)
     with progress_bar("training crystal GAN") as progress:
         generator, history = train_crystal_gan(

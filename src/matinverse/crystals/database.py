@@ -394,6 +394,50 @@ def write_summary(out: str | os.PathLike, rows: list[dict]) -> Path:
     return path
 
 
+def database_system(out: str | os.PathLike) -> str:
+    """The chemical system of the database at ``out``; InputError when it holds none."""
+    path = Path(out) / CONFIG
+    config = json.loads(path.read_text()) if path.exists() else {}
+    if config.get("format") != FORMAT:
+        raise InputError(f"{out} holds no crystal database")
+    return config["system"]
+
+
+def training_tensor(
+    out: str | os.PathLike, within: float | None = None, hold_out: Iterable[str] = ()
+) -> tuple[np.ndarray, dict]:
+    """(N, R, 3) slot encodings of a database's unique converged compounds, to train a
+    generator on, and a report of what was left out: the elemental references, formulas in
+    ``hold_out`` (any formula form; matched as reduced formulas), structures more than
+    ``within`` eV/atom above the hull (when given) and ones that do not fit the slots."""
+    layout = layout_of(database_system(out))
+    held = {layout.check(f).reduced_formula for f in hold_out}
+    structures = {r["id"]: r["structure"] for r in read_lines(Path(out) / RECORDS)}
+    report = {"database": str(out), "unique": 0, "elements": 0, "held_out": 0, "above": 0}
+    report.update(within=within, hold_out=sorted(held), misfits=0)
+    fits = []
+    for row in summarize(out):
+        if not row["unique"]:
+            continue
+        report["unique"] += 1
+        structure = Structure.from_dict(structures[row["id"]])
+        if len(structure.composition) < 2:
+            report["elements"] += 1
+        elif row["formula"] in held:
+            report["held_out"] += 1
+        elif within is not None and (row["e_above_hull"] is None or row["e_above_hull"] > within):
+            report["above"] += 1
+        else:
+            try:
+                fits.append(layout.encode(structure))
+            except InputError:
+                report["misfits"] += 1
+    if not fits:
+        raise InputError(f"{out}: no structure left to train on ({report})")
+    report["structures"] = len(fits)
+    return np.stack(fits), report
+
+
 def cpu_hours(out: str | os.PathLike) -> float:
     """Oracle wall hours summed over the records (one process each)."""
     return sum(r["seconds"] for r in read_lines(Path(out) / RECORDS)) / 3600
