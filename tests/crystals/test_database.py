@@ -57,7 +57,8 @@ def record(name, structure, energy):
             "structure": structure.as_dict()}  # fmt: skip
 
 
-def test_summary_groups_duplicates_and_keeps_the_lowest_energy(tmp_path):
+def nbo_structures():
+    """Bcc Nb, an O2 molecule in a box, rock-salt NbO, and that NbO shifted."""
     rocksalt = Structure.from_spacegroup(
         "Fm-3m", Lattice.cubic(4.2), ["Nb", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]]
     )
@@ -65,14 +66,25 @@ def test_summary_groups_duplicates_and_keeps_the_lowest_energy(tmp_path):
     shifted.translate_sites(range(len(shifted)), [0.1, 0.2, 0.3])
     nb = Structure(Lattice.cubic(3.3), ["Nb", "Nb"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     o2 = Structure(Lattice.cubic(10), ["O", "O"], [[0, 0, 0], [0.12, 0, 0]])
-    lines = [
-        record("element-Nb", nb, -10.0),
-        record("element-O", o2, -5.0),
+    return nb, o2, rocksalt, shifted
+
+
+def write_records(folder, *records):
+    """folder/records.jsonl: the elemental references (Nb at -10, O2 at -5 eV/atom), then
+    ``records``."""
+    nb, o2, *_ = nbo_structures()
+    elements = [record("element-Nb", nb, -10.0), record("element-O", o2, -5.0)]
+    (folder / db.RECORDS).write_text("".join(json.dumps(r) + "\n" for r in elements + [*records]))
+
+
+def test_summary_groups_duplicates_and_keeps_the_lowest_energy(tmp_path):
+    *_, rocksalt, shifted = nbo_structures()
+    write_records(
+        tmp_path,
         record("a", rocksalt, -9.0),
         record("b", shifted, -9.2),
         record("c", rocksalt * 2, -8.0),
-    ]
-    (tmp_path / db.RECORDS).write_text("".join(json.dumps(r) + "\n" for r in lines))
+    )
     rows = {r["id"]: r for r in db.summarize(tmp_path)}
     assert rows["b"]["unique"] and not rows["a"]["unique"] and rows["a"]["duplicate_of"] == "b"
     assert rows["c"]["duplicate_of"] == "b"  # a supercell is the same crystal
@@ -91,25 +103,17 @@ def test_database_command_rejects_an_unknown_system(run, tmp_path):
 def nbo_database(tmp_path):
     """A hand-written Nb-O database: the elements, rock-salt NbO on the hull (twice, shifted)
     and a rutile-like NbO2 0.3 eV/atom above it."""
-    rocksalt = Structure.from_spacegroup(
-        "Fm-3m", Lattice.cubic(4.2), ["Nb", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]]
-    )
-    shifted = rocksalt.copy()
-    shifted.translate_sites(range(len(shifted)), [0.1, 0.2, 0.3])
+    *_, rocksalt, shifted = nbo_structures()
     rutile = Structure.from_spacegroup(
         "P4_2/mnm", Lattice.tetragonal(4.8, 3.0), ["Nb", "O"], [[0, 0, 0], [0.3, 0.3, 0]]
     )
-    nb = Structure(Lattice.cubic(3.3), ["Nb", "Nb"], [[0, 0, 0], [0.5, 0.5, 0.5]])
-    o2 = Structure(Lattice.cubic(10), ["O", "O"], [[0, 0, 0], [0.12, 0, 0]])
     # NbO2's hull energy between NbO (-9) and O2 (-5) at x_O = 2/3 is -23/3; 0.3 above it
-    lines = [
-        record("element-Nb", nb, -10.0),
-        record("element-O", o2, -5.0),
+    write_records(
+        tmp_path,
         record("a", rocksalt, -9.0),
         record("b", shifted, -9.0),
         record("r", rutile, -23 / 3 + 0.3),
-    ]
-    (tmp_path / db.RECORDS).write_text("".join(json.dumps(r) + "\n" for r in lines))
+    )
     (tmp_path / db.CONFIG).write_text(json.dumps({"format": db.FORMAT, "system": "Nb-O"}))
     return tmp_path
 
