@@ -125,11 +125,9 @@ def train(
         tensor = training_structures(system, data_dir)
         report = {"system": system, "structures": len(tensor)}
     else:
-        if database_system(database) != system:
-            raise InputError(
-                f"{database} is a {database_system(database)} database, not {system}: "
-                "pass its --system"
-            )
+        found = database_system(database)
+        if found != system:
+            raise InputError(f"{database} is a {found} database, not {system}: pass its --system")
         held = [f.strip() for f in hold_out.split(",") if f.strip()] if hold_out else []
         tensor, report = training_tensor(database, within, held)
         report["system"] = system
