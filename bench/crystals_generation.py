@@ -1,6 +1,9 @@
 """Crystal generation: of N generated crystals per composition, the share that decode sanely,
 relax to convergence, are unique and novel, lie within 0.1 eV/atom of the hull, and are
-phonon-stable.
+phonon-stable; with --database, how many relaxed crystals are the known ground state of
+their formula (the lowest-energy reference of the database: Nb-O's OQMD structures relaxed by
+the oracle), and whether the ground states of formulas held out of the model's training
+(``crystals train --hold-out``) are rediscovered.
 
 Run:  python bench/crystals_generation.py --system Mg-Mn-O [--model FILE] [--n 20]
           [--compositions Mg2Mn2O6,MgMn2O4,...] [--database DIR] [--phonons 3] [--data-dir ROOT]
@@ -21,15 +24,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pymatgen.core import Composition
 
 from matinverse.crystals.data import training_structures
-from matinverse.crystals.design import generate_crystals, load_generator
+from matinverse.crystals.database import converged_entries, reference_ground_states
+from matinverse.crystals.design import generate_crystals, load_generator, matching
 from matinverse.crystals.slots import LAYOUTS
 from matinverse.crystals.validity import sanity
 
 DEFAULT_COMPOSITIONS = {
     "Mg-Mn-O": "Mg2Mn2O6,MgMn2O4,Mg2MnO4,Mg4Mn4O12,Mg3Mn3O8",
-    "Nb-O": "Nb2O4,Nb3O3,Nb4O10,Nb2O2,Nb6O14",
+    "Nb-O": "Nb3O3,Nb2O4,Nb2O5,Nb4O10,Nb6O14",
 }
 
 
@@ -79,16 +84,22 @@ def main():
     generator = load_generator(args.system, args.model)
     known = [layout.decode(x) for x in training_structures(args.system, args.data_dir)]
     compositions = (args.compositions or DEFAULT_COMPOSITIONS[args.system]).split(",")
-    print(f"model {args.model or 'shipped'}; {args.n} crystals per composition, seed {args.seed}")
+    held_out = generator.metadata.get("data", {}).get("hold_out") or []
+    print(
+        f"model {args.model or 'shipped'} (held out of training: {', '.join(held_out) or 'none'}); "
+        f"{args.n} crystals per composition, seed {args.seed}"
+    )
     if args.decode_only:
         decode_report(generator, compositions, args.n, args.seed, known)
         return
+    ground = reference_ground_states(converged_entries(args.database)) if args.database else {}
     print(
         "| composition | sane | relaxed (of sane) | unique (of relaxed) | novel (of unique) "
-        "| within 0.1 eV/atom (of unique) | phonon-stable (checked) | CPU s |"
+        "| within 0.1 eV/atom (of unique) | phonon-stable (checked) | ground state (relaxed) "
+        "| CPU s |"
     )
-    print("|:--|--:|--:|--:|--:|--:|--:|--:|")
-    totals = []
+    print("|:--|--:|--:|--:|--:|--:|--:|--:|--:|")
+    totals, found = [], {}
     for composition in compositions:
         start = time.process_time()
         candidates = generate_crystals(
@@ -104,15 +115,31 @@ def main():
         )
         checked = [r for r in rows if r["phonon_stable"] is not None]
         stable = f"{sum(r['phonon_stable'] for r in checked)}/{len(checked)}" if checked else "-"
+        formula = Composition(composition).reduced_formula
+        reference = ground.get(formula)
+        hits = "-"
+        if reference is not None:
+            state = {formula: [reference.structure]}
+            count = sum(matching(c.structure, state) for c in candidates if c.row["relaxed"])
+            found[formula] = found.get(formula, 0) + count
+            hits = str(count)
+        label = f"{composition} (held out)" if formula in held_out else composition
         print(
-            f"| {composition} | {share(rows, 'sane')} | "
+            f"| {label} | {share(rows, 'sane')} | "
             f"{share(rows, 'relaxed', lambda r: r['sane'])} | "
             f"{share(rows, 'unique', lambda r: r['relaxed'])} | "
-            f"{share(unique, 'novel')} | {near} | {stable} | {time.process_time() - start:.0f} |",
+            f"{share(unique, 'novel')} | {near} | {stable} | {hits} | "
+            f"{time.process_time() - start:.0f} |",
             flush=True,
         )
     print(f"all: sane {share(totals, 'sane')}, relaxed of sane "
           f"{share(totals, 'relaxed', lambda r: r['sane'])}")  # fmt: skip
+    tried = [f for f in held_out if f in found]
+    if tried:
+        print(
+            f"held-out ground states rediscovered: {sum(found[f] > 0 for f in tried)} of "
+            f"{len(tried)} ({', '.join(f'{f} {found[f]}' for f in tried)} matching crystals)"
+        )
 
 
 if __name__ == "__main__":

@@ -157,3 +157,18 @@ def test_train_command_on_a_database(run, nbo_database, tmp_path):
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_reference_ground_states_skip_random_candidates_and_unconverged_records(nbo_database):
+    *_, rocksalt, _ = nbo_structures()
+    lower = record("random-000007", rocksalt, -9.5)
+    unconverged = {**record("oqmd-2", rocksalt, -9.9), "converged": False}
+    with open(nbo_database / db.RECORDS, "a") as handle:
+        handle.write(json.dumps(lower) + "\n" + json.dumps(unconverged) + "\n")
+    entries = db.converged_entries(nbo_database)
+    assert [e.id for e in entries][-2:] == ["r", "random-000007"]
+    ground = db.reference_ground_states(entries)
+    assert sorted(ground) == ["Nb", "NbO", "NbO2", "O2"]
+    assert ground["NbO"].id in {"a", "b"} and ground["NbO"].energy_per_atom == -9.0
+    with pytest.raises(InputError, match="holds no crystal database"):
+        db.converged_entries(nbo_database / "missing")

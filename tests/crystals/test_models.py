@@ -139,3 +139,44 @@ def test_generate_command_names_a_missing_model(run, tmp_path):
                  "--composition", "MgO", "--no-relax", "--model", tmp_path / "none.pt")  # fmt: skip
     assert result.returncode == 2 and "model file not found" in result.stderr
     assert not (tmp_path / "g").exists()
+
+
+def test_a_supercell_of_a_known_crystal_matches_it_and_another_formula_does_not():
+    rocksalt = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(4.2), ["Mg", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]]
+    )
+    cesium = Structure(Lattice.cubic(2.6), ["Mg", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    assert design.matching(rocksalt * (2, 1, 1), {"MgO": [cesium, rocksalt]})
+    assert not design.matching(rocksalt, {"MgO": [cesium]})
+    assert not design.matching(rocksalt, {"MgO2": [rocksalt]})
+
+
+def test_a_relaxed_crystal_already_in_the_database_is_not_novel(tmp_path):
+    import json
+
+    from ase.calculators.lj import LennardJones
+
+    from matinverse.crystals import database as db
+
+    g = design.load_generator("Mg-Mn-O")  # the shipped one: its crystals are sane
+    calculator = LennardJones(sigma=2.0, rc=5.0, smooth=True)
+    first = design.generate_crystals(g, "MgMnO3", 2, seed=1, calculator=calculator)
+    relaxed = [c for c in first if c.row["relaxed"]]
+    assert relaxed and all(c.row["novel"] and c.row["e_above_hull"] is None for c in relaxed)
+    known = relaxed[0]
+    o2 = Structure(Lattice.cubic(9), ["O", "O"], [[0, 0, 0], [0.13, 0, 0]])
+    records = [
+        {"id": name, "structure": s.as_dict(), "energy_per_atom": e, "converged": True}
+        for name, s, e in [
+            ("element-Mg", Structure(Lattice.cubic(3), ["Mg"], [[0, 0, 0]]), 0.0),
+            ("element-Mn", Structure(Lattice.cubic(3), ["Mn"], [[0, 0, 0]]), 0.0),
+            ("element-O", o2, 0.0),
+            ("oqmd-1", known.structure, known.row["energy_per_atom"]),
+        ]
+    ]
+    (tmp_path / db.RECORDS).write_text("".join(json.dumps(r) + "\n" for r in records))
+    again = design.generate_crystals(
+        g, "MgMnO3", 2, seed=1, calculator=calculator, database=tmp_path
+    )
+    twin = next(c for c in again if c.id == known.id)
+    assert twin.row["novel"] is False and twin.row["e_above_hull"] is not None

@@ -36,6 +36,7 @@ RECORDS = "records.jsonl"
 PHONONS = "phonons.jsonl"
 MAX_ATOMS = 24
 SPACEGROUP_TRIES = 200
+RANDOM = "random-"  # id prefix of the random candidates; every other record is a reference
 
 # elemental references for the hull (relaxed like every candidate): the metals in their
 # ground-state lattice (manganese's 58-atom alpha phase approximated by bcc), oxygen as an O2
@@ -90,7 +91,7 @@ def random_candidates(
     for k in range(n):
         rng = np.random.default_rng([seed, k])
         counts = pool[int(rng.integers(len(pool)))]
-        out.append(Candidate(f"random-{k:06d}", counts, int(rng.integers(2**31))))
+        out.append(Candidate(f"{RANDOM}{k:06d}", counts, int(rng.integers(2**31))))
     return out
 
 
@@ -330,6 +331,40 @@ def summarize(out: str | os.PathLike) -> list[dict]:
         row["unique"] = twin is None
         row["duplicate_of"] = "" if twin is None else good[twin]["id"]
     return rows
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A converged record: its id, relaxed structure and oracle energy (eV/atom)."""
+
+    id: str
+    structure: Structure
+    energy_per_atom: float
+
+
+def converged_entries(out: str | os.PathLike) -> list[Entry]:
+    """The converged records of the database at ``out``; InputError when it holds none."""
+    path = Path(out) / RECORDS
+    if not path.exists():
+        raise InputError(f"{out} holds no crystal database ({RECORDS} missing)")
+    return [
+        Entry(r["id"], Structure.from_dict(r["structure"]), r["energy_per_atom"])
+        for r in read_lines(path)
+        if r["converged"] and r["energy_per_atom"] is not None
+    ]
+
+
+def reference_ground_states(entries: Iterable[Entry]) -> dict[str, Entry]:
+    """Per reduced formula, the lowest-energy reference entry (the known structures and
+    elements, not the random candidates): the known ground state by the oracle."""
+    out: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.id.startswith(RANDOM):
+            continue
+        formula = entry.structure.composition.reduced_formula
+        if formula not in out or entry.energy_per_atom < out[formula].energy_per_atom:
+            out[formula] = entry
+    return out
 
 
 def twins(structures: list[Structure]) -> list[int | None]:

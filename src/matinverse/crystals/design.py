@@ -12,7 +12,7 @@ from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Composition, Structure
 
 from matinverse.crystals import oracle
-from matinverse.crystals.database import RECORDS, read_lines, twins
+from matinverse.crystals.database import converged_entries, twins
 from matinverse.crystals.models import CrystalGenerator
 from matinverse.crystals.validity import sanity
 from matinverse.errors import InputError
@@ -58,21 +58,6 @@ def load_generator(system: str, path: str | os.PathLike | None = None) -> Crysta
     return generator
 
 
-def hull_reference(database: str | os.PathLike | None) -> tuple[list[Composition], list[float]]:
-    """Compositions and oracle energies (eV/atom) of the converged records of a database
-    folder (:mod:`matinverse.crystals.database`), for the hull; empty without one."""
-    if database is None:
-        return [], []
-    path = Path(database) / RECORDS
-    if not path.exists():
-        raise InputError(f"{database} holds no crystal database ({RECORDS} missing)")
-    records = [r for r in read_lines(path) if r["converged"] and r["energy_per_atom"] is not None]
-    return (
-        [Structure.from_dict(r["structure"]).composition for r in records],
-        [r["energy_per_atom"] for r in records],
-    )
-
-
 def generate_crystals(
     generator: CrystalGenerator,
     composition: str | Composition,
@@ -88,9 +73,10 @@ def generate_crystals(
     """n generated crystals of ``composition`` (checked against the generator's layout).
     Every one is decoded and sanity-checked; sane ones are relaxed (``relax``); relaxed
     structures are deduplicated among themselves (StructureMatcher; the lowest energy is
-    ``unique``), compared with ``known`` structures for novelty, placed on the hull of
-    ``database``'s records plus themselves, and the ``phonons`` lowest in energy above
-    the hull (unique ones) get a phonon check."""
+    ``unique``), compared for novelty with ``known`` structures and the relaxed ones of
+    ``database`` (a :mod:`matinverse.crystals.database` folder), placed on the hull of
+    ``database``'s records plus themselves, and the ``phonons`` lowest in energy above the
+    hull (unique ones) get a phonon check."""
     layout = generator.layout
     composition = layout.check(composition)
     counts = [int(composition[e]) for e in layout.elements]
@@ -133,13 +119,13 @@ def generate_crystals(
         if progress:
             progress(k + 1, len(sane))
     relaxed = sorted((c for c in out if c.row["relaxed"]), key=lambda c: c.row["energy_per_atom"])
-    _mark_unique_and_novel(relaxed, known)
-    compositions, energies = hull_reference(database)
-    if relaxed and compositions:
+    entries = converged_entries(database) if database is not None else []
+    _mark_unique_and_novel(relaxed, [*known, *(e.structure for e in entries)])
+    if relaxed and entries:
         hull = oracle.energies_above_hull(
-            compositions + [c.structure.composition for c in relaxed],
-            energies + [c.row["energy_per_atom"] for c in relaxed],
-        )[len(compositions) :]
+            [e.structure.composition for e in entries] + [c.structure.composition for c in relaxed],
+            [e.energy_per_atom for e in entries] + [c.row["energy_per_atom"] for c in relaxed],
+        )[len(entries) :]
         for candidate, e in zip(relaxed, hull, strict=True):
             candidate.row["e_above_hull"] = float(e)
     best = [c for c in relaxed if c.row["unique"]][:phonons]
@@ -153,13 +139,20 @@ def _mark_unique_and_novel(relaxed: list[Candidate], known: list[Structure]) -> 
     energy); ``novel``: none of ``known`` is."""
     for candidate, twin in zip(relaxed, twins([c.structure for c in relaxed]), strict=True):
         candidate.row["unique"] = twin is None
-    matcher = StructureMatcher()
+    by_formula: dict[str, list[Structure]] = {}
+    for structure in known:
+        by_formula.setdefault(structure.composition.reduced_formula, []).append(structure)
     for candidate in relaxed:
-        formula = candidate.structure.composition.reduced_formula
-        candidate.row["novel"] = not any(
-            s.composition.reduced_formula == formula and matcher.fit(s, candidate.structure)
-            for s in known
-        )
+        candidate.row["novel"] = not matching(candidate.structure, by_formula)
+
+
+def matching(structure: Structure, by_formula: dict[str, list[Structure]]) -> bool:
+    """Whether any structure of ``structure``'s reduced formula in ``by_formula`` is the
+    same crystal (pymatgen's StructureMatcher, default tolerances: supercells and scaled
+    cells match)."""
+    matcher = StructureMatcher()
+    same = by_formula.get(structure.composition.reduced_formula, [])
+    return any(matcher.fit(s, structure) for s in same)
 
 
 def write_candidates(out: str | os.PathLike, candidates: list[Candidate]) -> Path:
