@@ -7,7 +7,7 @@ the oracle), and whether the ground states of formulas held out of the model's t
 
 Run:  python bench/crystals_generation.py --system Mg-Mn-O [--model FILE] [--n 20]
           [--compositions Mg2Mn2O6,MgMn2O4,...] [--database DIR] [--phonons 3] [--data-dir ROOT]
-          [--decode-only]
+          [--screen K] [--decode-only]
 
 ``--decode-only`` skips the oracle and reports, per composition, the share of sane decodes,
 the median density and shortest interatomic distance of the decoded crystals and the share
@@ -77,6 +77,7 @@ def main():
     parser.add_argument("--phonons", type=int, default=0)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--screen", type=int, default=1, help="sample K x N, keep N (design.py)")
     parser.add_argument("--decode-only", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -87,7 +88,8 @@ def main():
     held_out = generator.metadata.get("data", {}).get("hold_out") or []
     print(
         f"model {args.model or 'shipped'} (held out of training: {', '.join(held_out) or 'none'}); "
-        f"{args.n} crystals per composition, seed {args.seed}"
+        f"{args.n} crystals per composition "
+        f"(screened from {args.screen} x {args.n}), seed {args.seed}"
     )
     if args.decode_only:
         decode_report(generator, compositions, args.n, args.seed, known)
@@ -103,7 +105,15 @@ def main():
     for composition in compositions:
         start = time.process_time()
         candidates = generate_crystals(
-            generator, composition, args.n, args.seed, True, args.phonons, known, args.database
+            generator,
+            composition,
+            args.n,
+            args.seed,
+            True,
+            args.phonons,
+            known,
+            args.database,
+            screen=args.screen,
         )
         rows = [c.row for c in candidates]
         totals += rows

@@ -180,3 +180,22 @@ def test_a_relaxed_crystal_already_in_the_database_is_not_novel(tmp_path):
     )
     twin = next(c for c in again if c.id == known.id)
     assert twin.row["novel"] is False and twin.row["e_above_hull"] is not None
+
+
+def test_the_screen_keeps_the_samples_lowest_in_energy_after_a_short_relaxation():
+    from ase.calculators.lj import LennardJones
+
+    from matinverse.crystals import oracle
+
+    g = design.load_generator("Mg-Mn-O")
+    calculator = LennardJones(sigma=2.0, rc=5.0, smooth=True)
+    pool = design.generate_crystals(g, "MgMnO3", 6, seed=2, relax=False)
+    short = {
+        c.id: oracle.relax(c.generated, calculator, max_steps=design.SCREEN_STEPS).energy_per_atom
+        for c in pool
+    }
+    kept = design.generate_crystals(g, "MgMnO3", 2, seed=2, calculator=calculator, screen=3)
+    assert [c.id for c in kept] == sorted(short, key=short.get)[:2]
+    assert all(c.row["relaxed"] is not None for c in kept)
+    with pytest.raises(InputError, match="screen must be at least 1"):
+        design.generate_crystals(g, "MgMnO3", 2, screen=0)

@@ -167,6 +167,13 @@ def generate(
     n: int = typer.Option(10, "--n", min=1, help="Crystals to generate."),
     relax: bool = typer.Option(True, "--relax/--no-relax", help="Relax the sane ones."),
     phonons: bool = typer.Option(False, "--phonons", help="Phonon check of the best 3."),
+    screen: int = typer.Option(
+        1,
+        "--screen",
+        min=1,
+        help="Sample K x N, relax each sane one for 30 steps, keep the N lowest in energy.",
+        metavar="K",
+    ),
     seed: int = typer.Option(0, "--seed"),
     model: Path = typer.Option(None, "--model", help="Generator file (default: shipped)."),
     database: Path = typer.Option(
@@ -197,6 +204,7 @@ def generate(
             known,
             database,
             progress=progress,
+            screen=screen,
         )
     summary = write_candidates(out, candidates)
     sane = sum(c.row["sane"] for c in candidates)

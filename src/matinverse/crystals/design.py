@@ -21,6 +21,8 @@ from matinverse.io.tables import write_rows
 
 WEIGHTS = {"Mg-Mn-O": "generator-mgmno.pt", "Nb-O": "generator-nbo.pt"}
 
+SCREEN_STEPS = 30  # FIRE steps of the oracle before the screen ranks the samples by energy
+
 SUMMARY_COLUMNS = (
     "id", "formula", "energy_per_atom", "e_above_hull", "min_distance", "relaxed", "novel",
     "unique", "phonon_stable",
@@ -69,9 +71,13 @@ def generate_crystals(
     database: str | os.PathLike | None = None,
     calculator=None,
     progress: Callable[[int, int], None] | None = None,
+    screen: int = 1,
 ) -> list[Candidate]:
     """n generated crystals of ``composition`` (checked against the generator's layout).
-    Every one is decoded and sanity-checked; sane ones are relaxed (``relax``); relaxed
+    Every one is decoded and sanity-checked. With ``screen`` > 1 (and ``relax``),
+    ``screen`` x n are sampled, the sane ones relaxed for :data:`SCREEN_STEPS` steps and the
+    n lowest in energy kept (insane ones only when fewer than n are sane), the rest
+    dropped. Sane ones are relaxed (``relax``; from the screened structure); relaxed
     structures are deduplicated among themselves (StructureMatcher; the lowest energy is
     ``unique``), compared for novelty with ``known`` structures and the relaxed ones of
     ``database`` (a :mod:`matinverse.crystals.database` folder), placed on the hull of
@@ -82,10 +88,13 @@ def generate_crystals(
     counts = [int(composition[e]) for e in layout.elements]
     if any(c != composition[e] for c, e in zip(counts, layout.elements, strict=True)):
         raise InputError(f"{composition.formula}: atom counts must be whole numbers")
-    counts = generator.check_counts([counts]).repeat(n, 1)
+    if screen < 1:
+        raise InputError(f"screen must be at least 1, not {screen}")
+    sampled = n * screen if relax else n
+    counts = generator.check_counts([counts]).repeat(sampled, 1)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        x = generator(generator.noise(n, gen), counts).numpy().astype(np.float64)
+        x = generator(generator.noise(sampled, gen), counts).numpy().astype(np.float64)
     out = []
     for k, row in enumerate(x):
         structure = layout.decode(row)
@@ -111,13 +120,28 @@ def generate_crystals(
     if not relax:
         return out
     sane = [c for c in out if c.row["sane"]]
-    for k, candidate in enumerate(sane):
-        result = oracle.relax(candidate.generated, calculator)
+    total = len(sane) + min(n, len(sane)) if screen > 1 else len(sane)
+    done = 0
+    if screen > 1:
+        energy = {}
+        for candidate in sane:
+            result = oracle.relax(candidate.generated, calculator, max_steps=SCREEN_STEPS)
+            candidate.structure = result.structure
+            energy[candidate.id] = result.energy_per_atom
+            done += 1
+            if progress:
+                progress(done, total)
+        sane.sort(key=lambda c: np.nan_to_num(energy[c.id], nan=np.inf))
+        out = (sane + [c for c in out if not c.row["sane"]])[:n]
+        sane = [c for c in out if c.row["sane"]]
+    for candidate in sane:
+        result = oracle.relax(candidate.structure, calculator)
         candidate.structure = result.structure
         candidate.row["relaxed"] = result.converged
         candidate.row["energy_per_atom"] = result.energy_per_atom
+        done += 1
         if progress:
-            progress(k + 1, len(sane))
+            progress(done, total)
     relaxed = sorted((c for c in out if c.row["relaxed"]), key=lambda c: c.row["energy_per_atom"])
     entries = converged_entries(database) if database is not None else []
     _mark_unique_and_novel(relaxed, [*known, *(e.structure for e in entries)])
