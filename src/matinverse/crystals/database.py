@@ -354,16 +354,24 @@ def converged_entries(out: str | os.PathLike) -> list[Entry]:
     ]
 
 
-def reference_ground_states(entries: Iterable[Entry]) -> dict[str, Entry]:
-    """Per reduced formula, the lowest-energy reference entry (the known structures and
-    elements, not the random candidates): the known ground state by the oracle."""
-    out: dict[str, Entry] = {}
+def reference_ground_states(
+    entries: Iterable[Entry], tolerance: float = 0.0
+) -> dict[str, list[Entry]]:
+    """Per reduced formula, the reference entries (the known structures and elements, not
+    the random candidates) within ``tolerance`` eV/atom of the lowest reference of that
+    formula, lowest first: the known ground state by the oracle, with the polymorphs the
+    oracle cannot tell from it at that tolerance."""
+    by_formula: dict[str, list[Entry]] = {}
     for entry in entries:
-        if entry.id.startswith(RANDOM):
-            continue
-        formula = entry.structure.composition.reduced_formula
-        if formula not in out or entry.energy_per_atom < out[formula].energy_per_atom:
-            out[formula] = entry
+        if not entry.id.startswith(RANDOM):
+            formula = entry.structure.composition.reduced_formula
+            by_formula.setdefault(formula, []).append(entry)
+    out = {}
+    for formula, found in by_formula.items():
+        found.sort(key=lambda e: e.energy_per_atom)
+        out[formula] = [
+            e for e in found if e.energy_per_atom <= found[0].energy_per_atom + tolerance
+        ]
     return out
 
 
