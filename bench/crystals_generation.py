@@ -146,8 +146,11 @@ def main():
             f"{time.process_time() - start:.0f} |",
             flush=True,
         )
+    unique = [r for r in totals if r["unique"]]
+    near = sum(r["e_above_hull"] is not None and r["e_above_hull"] <= 0.1 for r in unique)
     print(f"all: sane {share(totals, 'sane')}, relaxed of sane "
-          f"{share(totals, 'relaxed', lambda r: r['sane'])}")  # fmt: skip
+          f"{share(totals, 'relaxed', lambda r: r['sane'])}, within 0.1 eV/atom of the hull "
+          f"{near} of {len(unique)} unique relaxed")  # fmt: skip
     tried = [f for f in held_out if f in found]
     if tried:
         print(
