@@ -28,8 +28,12 @@ import torch
 from pymatgen.core import Composition
 
 from matinverse.crystals.data import training_structures
-from matinverse.crystals.database import converged_entries, reference_ground_states
-from matinverse.crystals.design import generate_crystals, load_generator, matching
+from matinverse.crystals.database import (
+    StructureIndex,
+    converged_entries,
+    reference_ground_states,
+)
+from matinverse.crystals.design import generate_crystals, load_generator
 from matinverse.crystals.slots import LAYOUTS
 from matinverse.crystals.validity import sanity
 
@@ -133,8 +137,8 @@ def main():
         formula = Composition(composition).reduced_formula
         hits = "-"
         if formula in ground:
-            state = {formula: [e.structure for e in ground[formula]]}
-            count = sum(matching(c.structure, state) for c in candidates if c.row["relaxed"])
+            state = StructureIndex(e.structure for e in ground[formula])
+            count = sum(state.find(c.structure) is not None for c in candidates if c.row["relaxed"])
             found[formula] = found.get(formula, 0) + count
             hits = str(count)
         label = f"{composition} (held out)" if formula in held_out else composition

@@ -93,6 +93,35 @@ def test_summary_groups_duplicates_and_keeps_the_lowest_energy(tmp_path):
     assert db.cpu_hours(tmp_path) == pytest.approx(2.5 / 3600)
 
 
+def test_twins_agree_with_pairwise_structure_matching():
+    import numpy as np
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    rng = np.random.default_rng(0)
+    rocksalt = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(4.2), ["Nb", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]]
+    )
+    cesium = Structure(Lattice.cubic(2.6), ["Nb", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    rutile = Structure.from_spacegroup(
+        "P4_2/mnm", Lattice.tetragonal(4.8, 3.0), ["Nb", "O"], [[0, 0, 0], [0.3, 0.3, 0]]
+    )
+    structures = []
+    for base in (rocksalt, cesium, rutile, rocksalt * (1, 1, 2), cesium * (2, 1, 1)):
+        for amplitude in (0.0, 0.05, 0.6):  # A: the last is too large to match
+            moved = base.cart_coords + rng.normal(0, amplitude, (len(base), 3))
+            structures.append(
+                Structure(base.lattice, base.species, moved, coords_are_cartesian=True)
+            )
+    order = rng.permutation(len(structures))
+    structures = [structures[k] for k in order]
+    matcher, reference = StructureMatcher(), []
+    for i, structure in enumerate(structures):  # the matcher on every earlier first of a kind
+        firsts = [k for k in range(i) if reference[k] is None]
+        reference.append(next((k for k in firsts if matcher.fit(structures[k], structure)), None))
+    assert db.twins(structures) == reference
+    assert sum(t is None for t in reference) < len(structures) - 4  # the test has twins
+
+
 def test_database_command_rejects_an_unknown_system(run, tmp_path):
     result = run("crystals", "database", "--out", tmp_path / "x", "--n", "1", "--system", "Nb-Ti")
     assert result.returncode == 2 and "unknown system 'Nb-Ti'" in result.stderr

@@ -4,6 +4,7 @@ import torch
 from pymatgen.core import Lattice, Structure
 
 from matinverse.crystals import design
+from matinverse.crystals.database import StructureIndex
 from matinverse.crystals.models import (
     ANGLE_RANGE,
     VOLUME_PER_ATOM_RANGE,
@@ -146,9 +147,12 @@ def test_a_supercell_of_a_known_crystal_matches_it_and_another_formula_does_not(
         "Fm-3m", Lattice.cubic(4.2), ["Mg", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]]
     )
     cesium = Structure(Lattice.cubic(2.6), ["Mg", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
-    assert design.matching(rocksalt * (2, 1, 1), {"MgO": [cesium, rocksalt]})
-    assert not design.matching(rocksalt, {"MgO": [cesium]})
-    assert not design.matching(rocksalt, {"MgO2": [rocksalt]})
+    peroxide = Structure(
+        Lattice.cubic(4.2), ["Mg", "O", "O"], [[0, 0, 0], [0.5, 0.5, 0.4], [0.5, 0.5, 0.6]]
+    )
+    assert StructureIndex([cesium, rocksalt]).find(rocksalt * (2, 1, 1)) == 1
+    assert StructureIndex([cesium]).find(rocksalt) is None
+    assert StructureIndex([peroxide]).find(rocksalt) is None
 
 
 def test_a_relaxed_crystal_already_in_the_database_is_not_novel(tmp_path):

@@ -180,6 +180,7 @@ def test_graphene_bad_input(client, body, message):
         ({"composition": "(("}, "cannot parse formula '(('"),
         ({"composition": "NbO2"}, "Nb not in system Mg-Mn-O"),
         ({"composition": "MgO", "system": "Fe-O"}, "unknown system 'Fe-O'"),
+        ({"composition": "MgO", "screen": 0}, "screen: Input should be greater than or equal to 1"),
     ],
 )
 def test_crystals_bad_input_and_no_generator(client, body, message):
@@ -222,7 +223,7 @@ def test_shipped_crystals_are_relaxed_placed_on_the_hull_and_phonon_checked(shar
     build_database(tmp_path / "db", "Mg-Mn-O", 0)  # the elemental references only
     settings = StudioSettings(crystals_database=tmp_path / "db", data_dir=shared_data)
     with TestClient(create_app(settings)) as own:
-        body = {"composition": "MgMnO3", "n": 1, "phonons": True}
+        body = {"composition": "MgMnO3", "n": 1, "screen": 2, "phonons": True}
         job = wait_for_job(own, start(own, "crystals", body))
     assert job["state"] == "done", job["error"]
     (row,) = job["result"]["rows"]

@@ -375,19 +375,70 @@ def reference_ground_states(
     return out
 
 
+class StructureIndex:
+    """Structures to look crystals up in with pymatgen's StructureMatcher (default
+    tolerances: scaled cells and supercells match). Each structure is reduced (Niggli, then
+    primitive) once, when its reduced formula is first looked up, and a lookup compares only
+    the structures of the same reduced formula and primitive size: the matcher, not asked to
+    build supercells, never matches primitive cells of different sizes, so the answers are
+    the matcher's own, without its two reductions per comparison."""
+
+    def __init__(self, structures: Iterable[Structure] = ()):
+        self._matcher = StructureMatcher()
+        self._pending: dict[str, list[tuple[int, Structure]]] = {}
+        self._groups: dict[tuple[str, int], list[tuple[int, Structure]]] = {}
+        self._size = 0
+        for structure in structures:
+            self.add(structure)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, structure: Structure) -> int:
+        """Add ``structure``; returns its position (0, 1, ...)."""
+        self._pending.setdefault(structure.composition.reduced_formula, []).append(
+            (self._size, structure)
+        )
+        self._size += 1
+        return self._size - 1
+
+    def find(self, structure: Structure, add: bool = False) -> int | None:
+        """The position of the first added structure that is the same crystal as
+        ``structure``, or None (after adding ``structure`` when ``add``)."""
+        formula = structure.composition.reduced_formula
+        for position, other in self._pending.pop(formula, []):
+            reduced = _reduced_cell(other)
+            self._group(formula, reduced).append((position, reduced))
+        reduced = _reduced_cell(structure)
+        group = self._group(formula, reduced)
+        for position, other in group:
+            if self._matcher.fit(other, reduced, skip_structure_reduction=True):
+                return position
+        if add:
+            group.append((self._size, reduced))
+            self._size += 1
+        return None
+
+    def _group(self, formula: str, reduced: Structure) -> list[tuple[int, Structure]]:
+        return self._groups.setdefault((formula, len(reduced)), [])
+
+
+def _reduced_cell(structure: Structure) -> Structure:
+    """The Niggli-reduced primitive cell the matcher compares."""
+    return structure.get_reduced_structure(reduction_algo="niggli").get_primitive_structure()
+
+
 def twins(structures: list[Structure]) -> list[int | None]:
     """For structures in order of preference (lowest energy first): the index of the earlier
-    one each matches (pymatgen's StructureMatcher, default tolerances, compared within a
-    reduced formula), or None for the first of its kind."""
-    matcher = StructureMatcher()
-    firsts: dict[str, list[int]] = {}
+    one each matches (:class:`StructureIndex`), or None for the first of its kind."""
+    index = StructureIndex()
+    firsts: list[int] = []  # index position -> list position
     out: list[int | None] = []
     for i, structure in enumerate(structures):
-        kept = firsts.setdefault(structure.composition.reduced_formula, [])
-        twin = next((k for k in kept if matcher.fit(structures[k], structure)), None)
+        twin = index.find(structure, add=True)
         if twin is None:
-            kept.append(i)
-        out.append(twin)
+            firsts.append(i)
+        out.append(None if twin is None else firsts[twin])
     return out
 
 

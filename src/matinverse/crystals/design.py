@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Composition, Structure
 
 from matinverse.crystals import oracle
-from matinverse.crystals.database import converged_entries, twins
+from matinverse.crystals.database import StructureIndex, converged_entries, twins
 from matinverse.crystals.models import CrystalGenerator
 from matinverse.crystals.validity import sanity
 from matinverse.errors import InputError
@@ -163,20 +162,9 @@ def _mark_unique_and_novel(relaxed: list[Candidate], known: list[Structure]) -> 
     energy); ``novel``: none of ``known`` is."""
     for candidate, twin in zip(relaxed, twins([c.structure for c in relaxed]), strict=True):
         candidate.row["unique"] = twin is None
-    by_formula: dict[str, list[Structure]] = {}
-    for structure in known:
-        by_formula.setdefault(structure.composition.reduced_formula, []).append(structure)
+    index = StructureIndex(known)
     for candidate in relaxed:
-        candidate.row["novel"] = not matching(candidate.structure, by_formula)
-
-
-def matching(structure: Structure, by_formula: dict[str, list[Structure]]) -> bool:
-    """Whether any structure of ``structure``'s reduced formula in ``by_formula`` is the
-    same crystal (pymatgen's StructureMatcher, default tolerances: supercells and scaled
-    cells match)."""
-    matcher = StructureMatcher()
-    same = by_formula.get(structure.composition.reduced_formula, [])
-    return any(matcher.fit(s, structure) for s in same)
+        candidate.row["novel"] = index.find(candidate.structure) is None
 
 
 def write_candidates(out: str | os.PathLike, candidates: list[Candidate]) -> Path:

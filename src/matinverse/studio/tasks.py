@@ -373,12 +373,14 @@ def graphene_task(request: GrapheneRequest, context: Context) -> Work:
 
 
 class CrystalsRequest(BaseModel):
-    """System, composition (formula), crystals wanted, relaxation and phonon check."""
+    """System, composition (formula), crystals wanted, relaxation, screen (relax ``screen``
+    times as many samples briefly and keep the lowest in energy) and phonon check."""
 
     system: str = "Mg-Mn-O"
     composition: str
     n: int = Field(4, ge=1, le=50)
     relax: bool = True
+    screen: int = Field(1, ge=1, le=10)
     phonons: bool = False
     seed: int = 0
 
@@ -450,6 +452,7 @@ def crystals_task(request: CrystalsRequest, context: Context) -> Work:
             known,
             settings.crystals_database,
             progress=progress,
+            screen=request.screen,
         )
         with tempfile.TemporaryDirectory() as folder:
             write_candidates(folder, candidates)
