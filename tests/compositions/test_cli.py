@@ -85,15 +85,22 @@ def test_evaluate_names_the_bad_line(run, tmp_path):
     assert "line 3" in result.stderr and "Na(Cl" in result.stderr
 
 
+def stored_dtypes(path) -> set:
+    """The dtypes of the weights as stored in a model file."""
+    import torch
+
+    return {t.dtype for t in torch.load(path, weights_only=True)["state_dict"].values()}
+
+
 @pytest.mark.parametrize(
-    "command, options",
+    "command, options, stored",
     [
-        ("train-gan", ("--batch-size", 64, "--width", 16)),
-        ("train-transformer", ("--batch-size", 64, "--width", 16, "--heads", 2)),
+        ("train-gan", ("--batch-size", 64, "--width", 16), "torch.float32"),
+        ("train-transformer", ("--batch-size", 64, "--width", 16, "--heads", 2), "torch.float16"),
     ],
 )
 def test_train_commands_write_a_usable_model(
-    run, tmp_path, shared_data, assert_finished_run, command, options
+    run, tmp_path, shared_data, assert_finished_run, command, options, stored
 ):
     model = tmp_path / "g.pt"
     result = run(
@@ -114,6 +121,7 @@ def test_train_commands_write_a_usable_model(
     assert result.returncode == 0, result.stderr
     assert "235129 training formulas (69 rows dropped" in result.stdout
     assert_finished_run(model, f"compositions {command}", 1)
+    assert stored in {str(d) for d in stored_dtypes(model)}
     out = tmp_path / "s.csv"
     result = run("compositions", "generate", "--n", 5, "--out", out, "--generator", model)
     assert result.returncode == 0, result.stderr
@@ -142,6 +150,7 @@ def test_finetune_transformer_keeps_the_sampling_temperatures(
     )
     assert result.returncode == 0, result.stderr
     assert_finished_run(model, "compositions finetune-transformer", 1)
+    assert "torch.float16" in {str(d) for d in stored_dtypes(model)}  # half the file
     config = load_model(model).config
     assert (config["element_temperature"], config["count_temperature"]) == (0.8, 0.7)
     result = run(

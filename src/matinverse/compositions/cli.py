@@ -38,10 +38,18 @@ def _training_states(subset: str, data_dir: Path | None):
 
 
 def _train_and_save(
-    ctx: typer.Context, train, description: str, out: Path, subset: str, data_dir, **options
+    ctx: typer.Context,
+    train,
+    description: str,
+    out: Path,
+    subset: str,
+    data_dir,
+    half: bool = False,
+    **options,
 ):
     """Run ``train(states, checkpoint=, progress=, **options)`` on the training formulas,
-    save the model with its data report, history and command line; returns the history.
+    save the model (float16 weights if ``half``) with its data report, history and command
+    line; returns the history.
     The run folder OUT.run keeps config.json (the options of ``ctx``), metrics.jsonl and a
     checkpoint per epoch."""
     run = training_run(out, ctx)
@@ -51,7 +59,9 @@ def _train_and_save(
         model, history = train(data.states, checkpoint=run, progress=progress, **options)
     run.finish(
         lambda: model.save(
-            out, {"data": data.report, "history": history, "command": command_line()}
+            out,
+            {"data": data.report, "history": history, "command": command_line()},
+            half=half,
         )
     )
     return history
@@ -136,6 +146,7 @@ def train_transformer_command(
         out,
         subset,
         data_dir,
+        half=True,
         epochs=epochs,
         steps_per_epoch=steps,
         batch=batch_size,
@@ -209,7 +220,7 @@ def finetune_transformer_command(
             progress=progress,
         )
     metadata = {"prior": start.metadata, "history": history, "command": command_line()}
-    run.finish(lambda: model.save(out, metadata))
+    run.finish(lambda: model.save(out, metadata, half=True))
     last = history[-1]
     typer.echo(
         f"wrote {out}; last epoch: reward {last['reward']:.3f}, valid {last['valid']:.3f}, "
