@@ -42,6 +42,11 @@ def test_build_resumes_after_a_torn_line_and_refuses_other_settings(tmp_path):
     assert len(records) == len({r["id"] for r in records}) == 5
     with pytest.raises(InputError, match="other settings \\(seed\\)"):
         db.build_database(out, "Nb-O", 3, seed=2, max_atoms=3)
+    assert all(r["rattles"] >= 0 for r in records)
+    config = json.loads((out / db.CONFIG).read_text())
+    (out / db.CONFIG).write_text(json.dumps({**config, "version": 1}))  # before the rattle
+    with pytest.raises(InputError, match="other settings \\(version\\)"):
+        db.build_database(out, "Nb-O", 3, seed=1, max_atoms=3)
     rows = db.summarize(out)
     for element in ("Nb", "O2"):  # the lowest elemental structure is the reference
         hull = [r["e_above_hull"] for r in rows if r["formula"] == element and r["converged"]]

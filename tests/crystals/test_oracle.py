@@ -66,6 +66,28 @@ def test_relaxation_lowers_the_energy_and_ends_force_free_at_the_right_lattice()
     assert np.abs(atoms.get_forces()).max() < 0.01
 
 
+def test_a_rattle_takes_a_symmetric_saddle_to_a_minimum_and_leaves_a_minimum_alone():
+    from ase.build import bulk
+    from ase.calculators.lj import LennardJones
+
+    lj = LennardJones(sigma=1.0, epsilon=1.0, rc=2.5, smooth=True)
+    # simple cubic is a stationary point of any pair potential by symmetry, not a minimum
+    cubic = bulk("Ar", "sc", a=1.12, cubic=True) * (2, 2, 2)
+    plain = oracle.relax(cubic, lj)
+    assert plain.converged and plain.structure.lattice.abc == pytest.approx([2.2] * 3, abs=0.1)
+    escaped = oracle.relax_to_minimum(cubic, lj)
+    assert escaped.converged and escaped.rattles >= 1
+    # close packing: about -7.6 epsilon per atom for this cutoff, against -4.9 for cubic
+    assert escaped.energy_per_atom < plain.energy_per_atom - 2.0
+    assert escaped.steps > plain.steps
+    fcc = bulk("Ar", "fcc", a=1.55, cubic=True)
+    kept = oracle.relax_to_minimum(fcc, lj, rounds=2)
+    assert kept.rattles == 0 and kept.energy_per_atom == pytest.approx(
+        oracle.relax(fcc, lj).energy_per_atom, abs=1e-9
+    )  # the rattled relaxation found nothing lower, so the first one stands
+    assert oracle.relax_to_minimum(cubic, lj, rattle=0).energy_per_atom == plain.energy_per_atom
+
+
 def test_phonons_tell_bcc_niobium_stable_and_simple_cubic_unstable():
     stable = oracle.phonon_check(oracle.relax(bcc(3.31)).structure)
     assert stable.stable and abs(stable.min_frequency) < 1e-3  # acoustic modes at Gamma

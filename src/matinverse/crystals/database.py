@@ -11,6 +11,7 @@ those not yet recorded) and ``phonons.jsonl`` (one phonon check per line, the sa
 
 import json
 import os
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -30,7 +31,7 @@ from matinverse.io.tables import write_rows
 from matinverse.parallel import Executor, SerialExecutor
 
 FORMAT = "matinverse-crystal-database"
-VERSION = 1
+VERSION = 2  # 2: relaxations are rattled until a minimum (oracle.relax_to_minimum)
 CONFIG = "database.json"
 RECORDS = "records.jsonl"
 PHONONS = "phonons.jsonl"
@@ -151,20 +152,29 @@ class OracleSettings:
     calculator: str = "CHGNet 0.3.0"
     fmax: float = oracle.FMAX
     max_steps: int = oracle.MAX_STEPS
+    rattle: float = oracle.RATTLE
+    rattle_rounds: int = oracle.RATTLE_ROUNDS
 
 
 def relax_candidate(
     candidate: Candidate, elements: tuple[str, ...], settings: OracleSettings
 ) -> dict:
-    """The record of one candidate: start space group, relaxed structure (pymatgen dict),
-    energy per atom (eV), converged, optimiser steps, seconds (module level: runs in
-    workers)."""
+    """The record of one candidate: start space group, relaxed structure (pymatgen dict; by
+    :func:`oracle.relax_to_minimum`, rattled with a seed from the id), energy per atom (eV),
+    converged, optimiser steps, seconds, rattles that lowered the energy (module level: runs
+    in workers)."""
     if candidate.structure is None:
         start, group = random_crystal(elements, candidate.counts, candidate.seed)
     else:
         start, group = Structure.from_dict(candidate.structure), None
-    result = oracle.relax(
-        start, fmax=settings.fmax, max_steps=settings.max_steps, cell=candidate.relax_cell
+    result = oracle.relax_to_minimum(
+        start,
+        fmax=settings.fmax,
+        max_steps=settings.max_steps,
+        cell=candidate.relax_cell,
+        rattle=settings.rattle,
+        rounds=settings.rattle_rounds,
+        seed=zlib.crc32(candidate.id.encode()),
     )
     return {
         "id": candidate.id,
@@ -174,6 +184,7 @@ def relax_candidate(
         "converged": result.converged,
         "steps": result.steps,
         "seconds": result.seconds,
+        "rattles": result.rattles,
         "structure": result.structure.as_dict(),
     }
 
@@ -273,7 +284,7 @@ def build_database(
 
 SUMMARY_COLUMNS = (
     "id", "formula", "natoms", "start_spacegroup", "spacegroup", "energy_per_atom",
-    "e_above_hull", "converged", "unique", "duplicate_of", "steps", "seconds",
+    "e_above_hull", "converged", "unique", "duplicate_of", "steps", "seconds", "rattles",
     "phonon_min_thz", "phonon_stable",
 )  # fmt: skip
 
@@ -311,6 +322,7 @@ def summarize(out: str | os.PathLike) -> list[dict]:
                 "duplicate_of": "",
                 "steps": r["steps"],
                 "seconds": r["seconds"],
+                "rattles": r.get("rattles"),  # absent from version-1 databases
                 "phonon_min_thz": phonons.get(r["id"], {}).get("min_frequency"),
                 "phonon_stable": phonons.get(r["id"], {}).get("stable"),
             }

@@ -8,7 +8,7 @@ DFT energies on one hull.
 
 import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from ase import Atoms
@@ -22,6 +22,9 @@ from matinverse.errors import InputError
 
 FMAX = 0.05  # eV/A: relaxation converged when every force (and stress x volume) is below
 MAX_STEPS = 500
+RATTLE = 0.05  # A: per-coordinate standard deviation of the displacement that tests a minimum
+RATTLE_ROUNDS = 3
+RATTLE_GAIN = 1e-3  # eV/atom: a relaxation after a rattle is kept when this much lower
 PHONON_TOLERANCE = 0.1  # THz: a mode below -this is imaginary
 PHONON_MESH = (8, 8, 8)
 PHONON_SUPERCELL_LENGTH = 8.0  # A: each supercell axis at least this long
@@ -44,13 +47,15 @@ def to_atoms(structure: Structure | Atoms) -> Atoms:
 @dataclass
 class Relaxation:
     """A relaxed structure with its oracle energy (eV/atom), whether the forces converged
-    below ``fmax`` within the step limit, the optimiser steps and the wall seconds."""
+    below ``fmax`` within the step limit, the optimiser steps and the wall seconds (summed
+    over every relaxation it took) and how many rattles lowered the energy."""
 
     structure: Structure
     energy_per_atom: float
     converged: bool
     steps: int
     seconds: float
+    rattles: int = 0
 
 
 def relax(
@@ -81,6 +86,38 @@ def relax(
         int(optimizer.nsteps),
         time.perf_counter() - start,
     )
+
+
+def relax_to_minimum(
+    structure: Structure | Atoms,
+    calculator: Calculator | None = None,
+    fmax: float = FMAX,
+    max_steps: int = MAX_STEPS,
+    cell: bool = True,
+    rattle: float = RATTLE,
+    rounds: int = RATTLE_ROUNDS,
+    seed: int = 0,
+) -> Relaxation:
+    """:func:`relax`, then, while converged and at most ``rounds`` times: displace every atom
+    by a Gaussian of ``rattle`` A per coordinate and relax again, keeping the result when it
+    is :data:`RATTLE_GAIN` eV/atom lower, else stopping. A symmetric start keeps its symmetry
+    through a relaxation (the forces have it too) and can stop on a saddle point; the rattle
+    lets it fall off, and a true minimum costs one short extra relaxation."""
+    calculator = calculator or chgnet_calculator()
+    result = relax(structure, calculator, fmax, max_steps, cell)
+    steps, seconds, rattles = result.steps, result.seconds, 0
+    rng = np.random.default_rng(seed)
+    for _ in range(rounds if rattle > 0 else 0):
+        if not result.converged:
+            break
+        atoms = to_atoms(result.structure)
+        atoms.positions += rng.normal(0.0, rattle, atoms.positions.shape)
+        trial = relax(atoms, calculator, fmax, max_steps, cell)
+        steps, seconds = steps + trial.steps, seconds + trial.seconds
+        if not (trial.converged and trial.energy_per_atom < result.energy_per_atom - RATTLE_GAIN):
+            break
+        result, rattles = trial, rattles + 1
+    return replace(result, steps=steps, seconds=seconds, rattles=rattles)
 
 
 def energy_per_atom(structure: Structure | Atoms, calculator: Calculator | None = None) -> float:
