@@ -133,6 +133,19 @@ def test_database_command_rejects_an_unknown_system(run, tmp_path):
     assert "Traceback" not in result.stderr and not (tmp_path / "x").exists()
 
 
+def test_database_command_builds_and_summarizes(run, tmp_path):
+    out = tmp_path / "db"
+    args = ("crystals", "database", "--out", out, "--n", "1", "--max-atoms", "3", "--no-known")
+    result = run(*args)
+    assert result.returncode == 0, result.stderr
+    assert "3 relaxed now, 0 found done; 3/3 converged (" in result.stdout  # Nb, O2, 1 random
+    assert "lowered by a rattle" in result.stdout and "CPU hours" in result.stdout
+    header = (out / "summary.csv").read_text().splitlines()[0]
+    assert header == ",".join(db.SUMMARY_COLUMNS) and ",rattles," in header
+    again = run(*args)
+    assert "0 relaxed now, 3 found done" in again.stdout
+
+
 @pytest.fixture
 def nbo_database(tmp_path):
     """A hand-written Nb-O database: the elements, rock-salt NbO on the hull (twice, shifted)

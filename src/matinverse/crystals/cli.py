@@ -69,9 +69,11 @@ def database(
     converged = [r for r in rows if r["converged"]]
     unique = [r for r in converged if r["unique"]]
     near = [r for r in unique if r["e_above_hull"] is not None and r["e_above_hull"] <= 0.1]
+    rattled = sum(bool(r["rattles"]) for r in converged)
     typer.echo(
         f"{out}: {built.relaxed_now} relaxed now, {built.found_done} found done; "
-        f"{len(converged)}/{len(rows)} converged, {len(unique)} unique, "
+        f"{len(converged)}/{len(rows)} converged ({rattled} lowered by a rattle), "
+        f"{len(unique)} unique, "
         f"{len(near)} within 0.1 eV/atom of the hull; {cpu_hours(out):.2f} CPU hours; "
         f"wrote {path}"
     )
