@@ -224,7 +224,7 @@ def test_shipped_crystals_are_relaxed_placed_on_the_hull_and_phonon_checked(shar
     settings = StudioSettings(crystals_database=tmp_path / "db", data_dir=shared_data)
     with TestClient(create_app(settings)) as own:
         body = {"composition": "MgMnO3", "n": 1, "screen": 2, "phonons": True}
-        job = wait_for_job(own, start(own, "crystals", body))
+        job = wait_for_job(own, start(own, "crystals", body), timeout=600)  # a hang guard
     assert job["state"] == "done", job["error"]
     (row,) = job["result"]["rows"]
     assert row["sane"] and row["relaxed"] and -9 < row["energy_per_atom"] < -4  # eV/atom
