@@ -403,9 +403,6 @@ class StructureIndex:
         for structure in structures:
             self.add(structure)
 
-    def __len__(self) -> int:
-        return self._size
-
     def add(self, structure: Structure) -> int:
         """Add ``structure``; returns its position (0, 1, ...)."""
         self._pending.setdefault(structure.composition.reduced_formula, []).append(
