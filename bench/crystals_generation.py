@@ -8,7 +8,7 @@ model's training (``crystals train --hold-out``) are rediscovered.
 
 Run:  python bench/crystals_generation.py --system Mg-Mn-O [--model FILE] [--n 20]
           [--compositions Mg2Mn2O6,MgMn2O4,...] [--database DIR] [--phonons 3] [--data-dir ROOT]
-          [--screen K] [--decode-only]
+          [--screen K] [--hops H] [--decode-only]
 
 ``--decode-only`` skips the oracle and reports, per composition, the share of sane decodes,
 the median density and shortest interatomic distance of the decoded crystals and the share
@@ -84,6 +84,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ground-tolerance", type=float, default=0.01)
     parser.add_argument("--screen", type=int, default=1, help="sample K x N, keep N (design.py)")
+    parser.add_argument("--hops", type=int, default=0, help="basin hops per crystal (design.py)")
     parser.add_argument("--decode-only", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -95,7 +96,7 @@ def main():
     print(
         f"model {args.model or 'shipped'} (held out of training: {', '.join(held_out) or 'none'}); "
         f"{args.n} crystals per composition "
-        f"(screened from {args.screen} x {args.n}), seed {args.seed}"
+        f"(screened from {args.screen} x {args.n}, {args.hops} basin hops), seed {args.seed}"
     )
     if args.decode_only:
         decode_report(generator, compositions, args.n, args.seed, known)
@@ -124,6 +125,7 @@ def main():
             known,
             args.database,
             screen=args.screen,
+            hops=args.hops,
         )
         rows = [c.row for c in candidates]
         totals += rows
@@ -154,7 +156,8 @@ def main():
     near = sum(r["e_above_hull"] is not None and r["e_above_hull"] <= 0.1 for r in unique)
     print(f"all: sane {share(totals, 'sane')}, relaxed of sane "
           f"{share(totals, 'relaxed', lambda r: r['sane'])}, within 0.1 eV/atom of the hull "
-          f"{near} of {len(unique)} unique relaxed")  # fmt: skip
+          f"{near} of {len(unique)} unique relaxed; "
+          f"{sum(bool(r['hops']) for r in totals)} relaxed crystals lowered by a hop")  # fmt: skip
     tried = [f for f in held_out if f in found]
     if tried:
         print(

@@ -203,3 +203,19 @@ def test_the_screen_keeps_the_samples_lowest_in_energy_after_a_short_relaxation(
     assert all(c.row["relaxed"] is not None for c in kept)
     with pytest.raises(InputError, match="screen must be at least 1"):
         design.generate_crystals(g, "MgMnO3", 2, screen=0)
+
+
+def test_basin_hops_only_lower_the_relaxed_crystals():
+    from ase.calculators.lj import LennardJones
+
+    g = design.load_generator("Mg-Mn-O")
+    calculator = LennardJones(sigma=2.0, rc=5.0, smooth=True)
+    plain = design.generate_crystals(g, "MgMnO3", 3, seed=5, calculator=calculator)
+    hopped = design.generate_crystals(g, "MgMnO3", 3, seed=5, calculator=calculator, hops=2)
+    pairs = [(p.row, h.row) for p, h in zip(plain, hopped, strict=True) if p.row["relaxed"]]
+    assert pairs and all(p["hops"] == 0 and 0 <= h["hops"] <= 2 for p, h in pairs)
+    for p, h in pairs:  # the hops start from the plain relaxation and keep only lower minima
+        assert h["energy_per_atom"] <= p["energy_per_atom"] + 1e-9
+    assert any(h["hops"] for _, h in pairs)
+    with pytest.raises(InputError, match="hops must be at least 0"):
+        design.generate_crystals(g, "MgMnO3", 2, hops=-1)

@@ -88,6 +88,30 @@ def test_a_rattle_takes_a_symmetric_saddle_to_a_minimum_and_leaves_a_minimum_alo
     assert oracle.relax_to_minimum(cubic, lj, rattle=0).energy_per_atom == plain.energy_per_atom
 
 
+def test_basin_hops_keep_trying_and_find_a_deeper_minimum_of_a_disordered_cell():
+    from ase import Atoms
+    from ase.build import bulk
+    from ase.calculators.lj import LennardJones
+
+    lj = LennardJones(sigma=1.0, epsilon=1.0, rc=2.5, smooth=True)
+    rng = np.random.default_rng(1)
+    glass = Atoms("Ar12", cell=np.eye(3) * 2.5, scaled_positions=rng.random((12, 3)), pbc=True)
+    plain = oracle.relax(glass, lj, cell=False)  # a disordered local minimum in a fixed box
+    hopped = oracle.relax_to_minimum(
+        glass, lj, cell=False, rattle=0.3, rounds=6, patience=6, seed=0
+    )
+    assert hopped.converged and hopped.rattles >= 1
+    assert hopped.energy_per_atom < plain.energy_per_atom - 0.05  # epsilon per atom
+    atoms = hopped.structure.to_ase_atoms()
+    atoms.calc = lj
+    assert atoms.get_potential_energy() / len(atoms) == pytest.approx(hopped.energy_per_atom)
+    # at a minimum that no hop improves, patience decides how many hops are tried
+    fcc = bulk("Ar", "fcc", a=1.55, cubic=True)
+    once = oracle.relax_to_minimum(fcc, lj, rattle=0.05, rounds=3, patience=1)
+    thrice = oracle.relax_to_minimum(fcc, lj, rattle=0.05, rounds=3, patience=3)
+    assert once.rattles == thrice.rattles == 0 and thrice.steps > once.steps
+
+
 def test_phonons_tell_bcc_niobium_stable_and_simple_cubic_unstable():
     stable = oracle.phonon_check(oracle.relax(bcc(3.31)).structure)
     assert stable.stable and abs(stable.min_frequency) < 1e-3  # acoustic modes at Gamma

@@ -181,6 +181,7 @@ def test_graphene_bad_input(client, body, message):
         ({"composition": "NbO2"}, "Nb not in system Mg-Mn-O"),
         ({"composition": "MgO", "system": "Fe-O"}, "unknown system 'Fe-O'"),
         ({"composition": "MgO", "screen": 0}, "screen: Input should be greater than or equal to 1"),
+        ({"composition": "MgO", "hops": -1}, "hops: Input should be greater than or equal to 0"),
     ],
 )
 def test_crystals_bad_input_and_no_generator(client, body, message):

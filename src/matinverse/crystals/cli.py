@@ -176,6 +176,14 @@ def generate(
         help="Sample K x N, relax each sane one for 30 steps, keep the N lowest in energy.",
         metavar="K",
     ),
+    hops: int = typer.Option(
+        0,
+        "--hops",
+        min=0,
+        help="Basin hops after relaxing: H times displace every atom by 0.4 A and relax "
+        "again, keeping the lowest minimum.",
+        metavar="H",
+    ),
     seed: int = typer.Option(0, "--seed"),
     model: Path = typer.Option(None, "--model", help="Generator file (default: shipped)."),
     database: Path = typer.Option(
@@ -207,6 +215,7 @@ def generate(
             database,
             progress=progress,
             screen=screen,
+            hops=hops,
         )
     summary = write_candidates(out, candidates)
     sane = sum(c.row["sane"] for c in candidates)

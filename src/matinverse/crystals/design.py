@@ -21,6 +21,7 @@ from matinverse.io.tables import write_rows
 WEIGHTS = {"Mg-Mn-O": "generator-mgmno.pt", "Nb-O": "generator-nbo.pt"}
 
 SCREEN_STEPS = 30  # FIRE steps of the oracle before the screen ranks the samples by energy
+HOP_RATTLE = 0.4  # A: per-coordinate standard deviation of a basin hop's displacement
 
 SUMMARY_COLUMNS = (
     "id", "formula", "energy_per_atom", "e_above_hull", "min_distance", "relaxed", "novel",
@@ -71,12 +72,16 @@ def generate_crystals(
     calculator=None,
     progress: Callable[[int, int], None] | None = None,
     screen: int = 1,
+    hops: int = 0,
 ) -> list[Candidate]:
     """n generated crystals of ``composition`` (checked against the generator's layout).
     Every one is decoded and sanity-checked. With ``screen`` > 1 (and ``relax``),
     ``screen`` x n are sampled, the sane ones relaxed for :data:`SCREEN_STEPS` steps and the
     n lowest in energy kept (insane ones only when fewer than n are sane), the rest
-    dropped. Sane ones are relaxed (``relax``; from the screened structure); relaxed
+    dropped. Sane ones are relaxed (``relax``; from the screened structure), then, with
+    ``hops``, basin-hopped: ``hops`` times displaced by :data:`HOP_RATTLE` A and relaxed
+    again, the lowest minimum kept (:func:`~matinverse.crystals.oracle.relax_to_minimum`;
+    the row's ``hops`` counts the hops that went lower); relaxed
     structures are deduplicated among themselves (StructureMatcher; the lowest energy is
     ``unique``), compared for novelty with ``known`` structures and the relaxed ones of
     ``database`` (a :mod:`matinverse.crystals.database` folder), placed on the hull of
@@ -89,6 +94,8 @@ def generate_crystals(
         raise InputError(f"{composition.formula}: atom counts must be whole numbers")
     if screen < 1:
         raise InputError(f"screen must be at least 1, not {screen}")
+    if hops < 0:
+        raise InputError(f"hops must be at least 0, not {hops}")
     sampled = n * screen if relax else n
     counts = generator.check_counts([counts]).repeat(sampled, 1)
     gen = torch.Generator().manual_seed(seed)
@@ -113,6 +120,7 @@ def generate_crystals(
                     "unique": None,
                     "phonon_stable": None,
                     "sane": check.sane,
+                    "hops": None,
                 },
             )
         )
@@ -133,11 +141,15 @@ def generate_crystals(
         sane.sort(key=lambda c: np.nan_to_num(energy[c.id], nan=np.inf))
         out = (sane + [c for c in out if not c.row["sane"]])[:n]
         sane = [c for c in out if c.row["sane"]]
-    for candidate in sane:
-        result = oracle.relax(candidate.structure, calculator)
+    for k, candidate in enumerate(sane):
+        result = oracle.relax_to_minimum(
+            candidate.structure, calculator, rattle=HOP_RATTLE, rounds=hops, patience=hops,
+            seed=[seed, k],
+        )  # fmt: skip
         candidate.structure = result.structure
         candidate.row["relaxed"] = result.converged
         candidate.row["energy_per_atom"] = result.energy_per_atom
+        candidate.row["hops"] = result.rattles
         done += 1
         if progress:
             progress(done, total)

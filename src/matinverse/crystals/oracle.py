@@ -96,27 +96,32 @@ def relax_to_minimum(
     cell: bool = True,
     rattle: float = RATTLE,
     rounds: int = RATTLE_ROUNDS,
-    seed: int = 0,
+    seed: int | list[int] = 0,
+    patience: int = 1,
 ) -> Relaxation:
     """:func:`relax`, then, while converged and at most ``rounds`` times: displace every atom
-    by a Gaussian of ``rattle`` A per coordinate and relax again, keeping the result when it
-    is :data:`RATTLE_GAIN` eV/atom lower, else stopping. A symmetric start keeps its symmetry
-    through a relaxation (the forces have it too) and can stop on a saddle point; the rattle
-    lets it fall off, and a true minimum costs one short extra relaxation."""
+    of the lowest relaxation so far by a Gaussian of ``rattle`` A per coordinate and relax
+    again, keeping the result when it is :data:`RATTLE_GAIN` eV/atom lower; stop after
+    ``patience`` rattles in a row that found nothing lower. A symmetric start keeps its
+    symmetry through a relaxation (the forces have it too) and can stop on a saddle point; a
+    small rattle lets it fall off, and a true minimum costs one short extra relaxation.
+    Larger rattles (a few tenths of an angstrom) with ``patience`` = ``rounds`` are basin
+    hopping: they leave a shallow minimum for a deeper one nearby."""
     calculator = calculator or chgnet_calculator()
     result = relax(structure, calculator, fmax, max_steps, cell)
-    steps, seconds, rattles = result.steps, result.seconds, 0
+    steps, seconds, rattles, misses = result.steps, result.seconds, 0, 0
     rng = np.random.default_rng(seed)
     for _ in range(rounds if rattle > 0 else 0):
-        if not result.converged:
+        if not result.converged or misses >= patience:
             break
         atoms = to_atoms(result.structure)
         atoms.positions += rng.normal(0.0, rattle, atoms.positions.shape)
         trial = relax(atoms, calculator, fmax, max_steps, cell)
         steps, seconds = steps + trial.steps, seconds + trial.seconds
-        if not (trial.converged and trial.energy_per_atom < result.energy_per_atom - RATTLE_GAIN):
-            break
-        result, rattles = trial, rattles + 1
+        if trial.converged and trial.energy_per_atom < result.energy_per_atom - RATTLE_GAIN:
+            result, rattles, misses = trial, rattles + 1, 0
+        else:
+            misses += 1
     return replace(result, steps=steps, seconds=seconds, rattles=rattles)
 
 

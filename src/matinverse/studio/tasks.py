@@ -374,13 +374,15 @@ def graphene_task(request: GrapheneRequest, context: Context) -> Work:
 
 class CrystalsRequest(BaseModel):
     """System, composition (formula), crystals wanted, relaxation, screen (relax ``screen``
-    times as many samples briefly and keep the lowest in energy) and phonon check."""
+    times as many samples briefly and keep the lowest in energy), basin hops after the
+    relaxation and phonon check."""
 
     system: str = "Mg-Mn-O"
     composition: str
     n: int = Field(4, ge=1, le=50)
     relax: bool = True
     screen: int = Field(1, ge=1, le=10)
+    hops: int = Field(0, ge=0, le=10)
     phonons: bool = False
     seed: int = 0
 
@@ -453,6 +455,7 @@ def crystals_task(request: CrystalsRequest, context: Context) -> Work:
             settings.crystals_database,
             progress=progress,
             screen=request.screen,
+            hops=request.hops,
         )
         with tempfile.TemporaryDirectory() as folder:
             write_candidates(folder, candidates)
