@@ -205,8 +205,10 @@ def test_the_screen_keeps_the_samples_lowest_in_energy_after_a_short_relaxation(
         design.generate_crystals(g, "MgMnO3", 2, screen=0)
 
 
-def test_basin_hops_only_lower_the_relaxed_crystals():
+def test_basin_hops_only_lower_the_relaxed_crystals_wherever_they_run():
     from ase.calculators.lj import LennardJones
+
+    from matinverse.parallel.executor import ProcessExecutor
 
     g = design.load_generator("Mg-Mn-O")
     calculator = LennardJones(sigma=2.0, rc=5.0, smooth=True)
@@ -217,5 +219,10 @@ def test_basin_hops_only_lower_the_relaxed_crystals():
     for p, h in pairs:  # the hops start from the plain relaxation and keep only lower minima
         assert h["energy_per_atom"] <= p["energy_per_atom"] + 1e-9
     assert any(h["hops"] for _, h in pairs)
+    with ProcessExecutor(2) as executor:  # each crystal's hops are seeded by its own index
+        spread = design.generate_crystals(
+            g, "MgMnO3", 3, seed=5, calculator=calculator, hops=2, executor=executor
+        )
+    assert [c.row for c in spread] == [c.row for c in hopped]
     with pytest.raises(InputError, match="hops must be at least 0"):
         design.generate_crystals(g, "MgMnO3", 2, hops=-1)

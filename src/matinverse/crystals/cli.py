@@ -184,6 +184,8 @@ def generate(
         "again, keeping the lowest minimum.",
         metavar="H",
     ),
+    workers: int = typer.Option(1, "--workers", min=1, help="Local processes relaxing."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address."),
     seed: int = typer.Option(0, "--seed"),
     model: Path = typer.Option(None, "--model", help="Generator file (default: shipped)."),
     database: Path = typer.Option(
@@ -198,25 +200,28 @@ def generate(
     from matinverse.crystals.data import training_structures
     from matinverse.crystals.design import generate_crystals, load_generator, write_candidates
     from matinverse.crystals.slots import layout_of
+    from matinverse.parallel.executor import make_executor
 
     layout = layout_of(system)
     layout.check(composition)
     generator = load_generator(system, model)
     known = [layout.decode(x) for x in training_structures(system, data_dir)] if relax else []
-    with progress_bar("relax") as progress:
-        candidates = generate_crystals(
-            generator,
-            composition,
-            n,
-            seed,
-            relax,
-            3 if phonons else 0,
-            known,
-            database,
-            progress=progress,
-            screen=screen,
-            hops=hops,
-        )
+    with make_executor(workers=workers, scheduler=scheduler) as executor:
+        with progress_bar("relax") as progress:
+            candidates = generate_crystals(
+                generator,
+                composition,
+                n,
+                seed,
+                relax,
+                3 if phonons else 0,
+                known,
+                database,
+                progress=progress,
+                screen=screen,
+                hops=hops,
+                executor=executor,
+            )
     summary = write_candidates(out, candidates)
     sane = sum(c.row["sane"] for c in candidates)
     relaxed = sum(bool(c.row["relaxed"]) for c in candidates)

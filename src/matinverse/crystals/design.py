@@ -4,6 +4,7 @@ oracle, deduplicate, check novelty, place on the hull and check phonons."""
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from matinverse.crystals.validity import sanity
 from matinverse.errors import InputError
 from matinverse.io.atomic import atomic_path
 from matinverse.io.tables import write_rows
+from matinverse.parallel.executor import Executor, SerialExecutor
 
 WEIGHTS = {"Mg-Mn-O": "generator-mgmno.pt", "Nb-O": "generator-nbo.pt"}
 
@@ -73,6 +75,7 @@ def generate_crystals(
     progress: Callable[[int, int], None] | None = None,
     screen: int = 1,
     hops: int = 0,
+    executor: Executor | None = None,
 ) -> list[Candidate]:
     """n generated crystals of ``composition`` (checked against the generator's layout).
     Every one is decoded and sanity-checked. With ``screen`` > 1 (and ``relax``),
@@ -86,7 +89,9 @@ def generate_crystals(
     ``unique``), compared for novelty with ``known`` structures and the relaxed ones of
     ``database`` (a :mod:`matinverse.crystals.database` folder), placed on the hull of
     ``database``'s records plus themselves, and the ``phonons`` lowest in energy above the
-    hull (unique ones) get a phonon check."""
+    hull (unique ones) get a phonon check. The relaxations are fanned out over ``executor``
+    (in this process by default; ``calculator`` must then pickle, and None means each
+    worker's own CHGNet)."""
     layout = generator.layout
     composition = layout.check(composition)
     counts = [int(composition[e]) for e in layout.elements]
@@ -128,31 +133,33 @@ def generate_crystals(
         return out
     sane = [c for c in out if c.row["sane"]]
     total = len(sane) + min(n, len(sane)) if screen > 1 else len(sane)
+    executor = executor or SerialExecutor()
     done = 0
-    if screen > 1:
-        energy = {}
-        for candidate in sane:
-            result = oracle.relax(candidate.generated, calculator, max_steps=SCREEN_STEPS)
-            candidate.structure = result.structure
-            energy[candidate.id] = result.energy_per_atom
+
+    def relaxed_in_turn(candidates, **settings):
+        """Yield (candidate, Relaxation) as the executor finishes them."""
+        nonlocal done
+        work = partial(_relax, calculator=calculator, seed=seed, **settings)
+        items = [(k, c.structure) for k, c in enumerate(candidates)]
+        for (k, _), result in executor.map_unordered(work, items):
             done += 1
             if progress:
                 progress(done, total)
+            yield candidates[k], result
+
+    if screen > 1:
+        energy = {}
+        for candidate, result in relaxed_in_turn(sane, max_steps=SCREEN_STEPS):
+            candidate.structure = result.structure
+            energy[candidate.id] = result.energy_per_atom
         sane.sort(key=lambda c: np.nan_to_num(energy[c.id], nan=np.inf))
         out = (sane + [c for c in out if not c.row["sane"]])[:n]
         sane = [c for c in out if c.row["sane"]]
-    for k, candidate in enumerate(sane):
-        result = oracle.relax_to_minimum(
-            candidate.structure, calculator, rattle=HOP_RATTLE, rounds=hops, patience=hops,
-            seed=[seed, k],
-        )  # fmt: skip
+    for candidate, result in relaxed_in_turn(sane, hops=hops):
         candidate.structure = result.structure
         candidate.row["relaxed"] = result.converged
         candidate.row["energy_per_atom"] = result.energy_per_atom
         candidate.row["hops"] = result.rattles
-        done += 1
-        if progress:
-            progress(done, total)
     relaxed = sorted((c for c in out if c.row["relaxed"]), key=lambda c: c.row["energy_per_atom"])
     entries = converged_entries(database) if database is not None else []
     _mark_unique_and_novel(relaxed, [*known, *(e.structure for e in entries)])
@@ -167,6 +174,22 @@ def generate_crystals(
     for candidate in best:
         candidate.row["phonon_stable"] = oracle.phonon_check(candidate.structure, calculator).stable
     return out
+
+
+def _relax(
+    item: tuple[int, Structure],
+    calculator,
+    seed: int,
+    max_steps: int = oracle.MAX_STEPS,
+    hops: int = 0,
+) -> oracle.Relaxation:
+    """The k-th crystal of (k, structure) relaxed for at most ``max_steps`` steps, then
+    basin-hopped ``hops`` times (seeded by (seed, k))."""
+    k, structure = item
+    return oracle.relax_to_minimum(
+        structure, calculator, max_steps=max_steps, rattle=HOP_RATTLE, rounds=hops,
+        patience=hops, seed=[seed, k],
+    )  # fmt: skip
 
 
 def _mark_unique_and_novel(relaxed: list[Candidate], known: list[Structure]) -> None:
