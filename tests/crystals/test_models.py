@@ -226,3 +226,17 @@ def test_basin_hops_only_lower_the_relaxed_crystals_wherever_they_run():
     assert [c.row for c in spread] == [c.row for c in hopped]
     with pytest.raises(InputError, match="hops must be at least 0"):
         design.generate_crystals(g, "MgMnO3", 2, hops=-1)
+
+
+@pytest.mark.parametrize(
+    "system, composition", [("Mg-Mn-O", "Mg2Mn2O6"), ("Nb-O", "Nb2O5"), ("Nb-O", "Nb3O3")]
+)
+def test_the_shipped_generators_decode_sane_crystals_of_the_composition(system, composition):
+    from pymatgen.core import Composition
+
+    g = design.load_generator(system)
+    assert g.metadata["history"][-1]["sane"] >= 0.9
+    crystals = design.generate_crystals(g, composition, 64, seed=3, relax=False)
+    assert all(c.generated.composition == Composition(composition) for c in crystals)
+    assert np.mean([c.row["sane"] for c in crystals]) >= 0.9
+    assert len({c.generated.lattice.abc for c in crystals}) == 64  # no collapse to one sample

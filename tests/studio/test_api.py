@@ -35,9 +35,7 @@ def test_info_gives_presets_ranges_and_the_crystals_message(client):
     assert info["strain"]["bandgap_range"] == [0.0, 2.391] and "cinn" in info["strain"]["methods"]
     low, high = info["graphene"]["density_range"]
     assert 0 <= low < high
-    assert info["crystals"]["unavailable"]["Mg-Mn-O"] is None  # the shipped generator
-    message = info["crystals"]["unavailable"]["Nb-O"]
-    assert "no shipped Nb-O generator yet" in message and "--crystals-model" in message
+    assert info["crystals"]["unavailable"] == {"Mg-Mn-O": None, "Nb-O": None}  # both ship
 
 
 def test_porous_design_returns_verified_grids_and_files(client):
@@ -176,7 +174,6 @@ def test_graphene_bad_input(client, body, message):
 @pytest.mark.parametrize(
     "body, message",
     [
-        ({"composition": "NbO2", "system": "Nb-O"}, "no shipped Nb-O generator yet"),
         ({"composition": "(("}, "cannot parse formula '(('"),
         ({"composition": "NbO2"}, "Nb not in system Mg-Mn-O"),
         ({"composition": "MgO", "system": "Fe-O"}, "unknown system 'Fe-O'"),
@@ -184,7 +181,7 @@ def test_graphene_bad_input(client, body, message):
         ({"composition": "MgO", "hops": -1}, "hops: Input should be greater than or equal to 0"),
     ],
 )
-def test_crystals_bad_input_and_no_generator(client, body, message):
+def test_crystals_bad_input(client, body, message):
     assert message in error_of(client.post("/api/crystals/design", json=body))
 
 
@@ -210,6 +207,8 @@ def test_crystals_with_a_generator_give_structures_and_cif(tiny_crystal_generato
             assert structure.composition.reduced_formula == "MgMnO3"
             lengths = np.linalg.norm(row["lattice"], axis=1)
             np.testing.assert_allclose(structure.lattice.abc, lengths, atol=1e-3)
+        message = own.get("/api/info").json()["crystals"]["unavailable"]["Nb-O"]
+        assert "generates Mg-Mn-O, not Nb-O" in message
         nbo = own.post("/api/crystals/design", json={"system": "Nb-O", "composition": "NbO2"})
         assert "generates Mg-Mn-O, not Nb-O" in error_of(nbo)
 

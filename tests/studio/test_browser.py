@@ -15,7 +15,7 @@ SCREENSHOTS = os.environ.get("MATINVERSE_SCREENSHOTS")
 
 @pytest.fixture(scope="module")
 def server(start_server, shared_data):
-    """(URL, banner) of a studio without a crystal generator."""
+    """(URL, banner) of a studio with the shipped crystal generators."""
     return start_server("--data-dir", shared_data)
 
 
@@ -205,22 +205,28 @@ def test_graphene_sheets_drawn_as_atoms(open_page, server):
     shot(page, "graphene")
 
 
-def test_crystals_page_says_there_is_no_generator(open_page, server):
-    page = open_page(server[0], "crystals")
-    assert not page.is_visible("#crystals-notice")  # Mg-Mn-O: the shipped generator
+def test_crystals_page_names_the_system_its_generator_lacks(
+    open_page, start_server, shared_data, tiny_crystal_generator
+):
+    url, _ = start_server("--data-dir", shared_data, "--crystals-model", tiny_crystal_generator)
+    page = open_page(url, "crystals")
+    assert not page.is_visible("#crystals-notice")  # Mg-Mn-O: the given generator
     page.select_option("#crystals-form [name=system]", "Nb-O")
-    assert "no shipped Nb-O generator yet" in page.inner_text("#crystals-notice")
+    assert "generates Mg-Mn-O, not Nb-O" in page.inner_text("#crystals-notice")
     assert page_error(page, "crystals", {"composition": "(("}) == "cannot parse formula '(('"
     page.fill("#crystals-form [name=composition]", "Nb2O4")
     page.click("#crystals-run")
     page.wait_for_function(
-        "document.querySelector('#crystals-job .error')?.textContent.includes('no shipped')"
+        "document.querySelector('#crystals-job .error')?.textContent.includes('not Nb-O')"
     )
 
 
 def test_crystals_3d_view_with_the_shipped_generator(open_page, server):
     page = open_page(server[0], "crystals")
     assert not page.is_visible("#crystals-notice")
+    page.select_option("#crystals-form [name=system]", "Nb-O")
+    assert not page.is_visible("#crystals-notice")  # a Nb-O generator ships too
+    page.select_option("#crystals-form [name=system]", "Mg-Mn-O")
     page.fill("#crystals-form [name=n]", "3")
     page.uncheck("#crystals-form [name=relax]")
     page.click("#crystals-run")
