@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from pymatgen.core import Lattice, Structure
+from pymatgen.core import Composition, Lattice, Structure
 
 from matinverse.crystals import design
 from matinverse.crystals.database import StructureIndex
@@ -232,8 +232,6 @@ def test_basin_hops_only_lower_the_relaxed_crystals_wherever_they_run():
     "system, composition", [("Mg-Mn-O", "Mg2Mn2O6"), ("Nb-O", "Nb2O5"), ("Nb-O", "Nb3O3")]
 )
 def test_the_shipped_generators_decode_sane_crystals_of_the_composition(system, composition):
-    from pymatgen.core import Composition
-
     g = design.load_generator(system)
     assert g.metadata["history"][-1]["sane"] >= 0.9
     crystals = design.generate_crystals(g, composition, 64, seed=3, relax=False)
