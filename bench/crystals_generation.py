@@ -8,7 +8,7 @@ model's training (``crystals train --hold-out``) are rediscovered.
 
 Run:  python bench/crystals_generation.py --system Mg-Mn-O [--model FILE] [--n 20]
           [--compositions Mg2Mn2O6,MgMn2O4,...] [--database DIR] [--phonons 3] [--data-dir ROOT]
-          [--screen K] [--hops H] [--decode-only]
+          [--screen K] [--hops H] [--symmetry] [--decode-only]
 
 ``--decode-only`` skips the oracle and reports, per composition, the share of sane decodes,
 the median density and shortest interatomic distance of the decoded crystals and the share
@@ -50,7 +50,7 @@ def share(rows, key, among=None) -> str:
     return f"{np.mean([bool(r[key]) for r in pool]):.2f}"
 
 
-def decode_report(generator, compositions, n, seed, known) -> None:
+def decode_report(generator, compositions, n, seed, known, symmetry) -> None:
     data = [sanity(s) for s in known]
     print(
         f"training structures: {np.mean([c.sane for c in data]):.2f} sane, "
@@ -61,7 +61,9 @@ def decode_report(generator, compositions, n, seed, known) -> None:
           "| shortest < 1 A |")  # fmt: skip
     print("|:--|--:|--:|--:|--:|")
     for composition in compositions:
-        candidates = generate_crystals(generator, composition, n, seed, relax=False)
+        candidates = generate_crystals(
+            generator, composition, n, seed, relax=False, symmetry=symmetry
+        )
         checks = [sanity(c.generated) for c in candidates]
         print(
             f"| {composition} | {np.mean([c.sane for c in checks]):.2f} | "
@@ -85,6 +87,7 @@ def main():
     parser.add_argument("--ground-tolerance", type=float, default=0.01)
     parser.add_argument("--screen", type=int, default=1, help="sample K x N, keep N (design.py)")
     parser.add_argument("--hops", type=int, default=0, help="basin hops per crystal (design.py)")
+    parser.add_argument("--symmetry", action="store_true", help="impose a space group (design.py)")
     parser.add_argument("--decode-only", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -96,10 +99,11 @@ def main():
     print(
         f"model {args.model or 'shipped'} (held out of training: {', '.join(held_out) or 'none'}); "
         f"{args.n} crystals per composition "
-        f"(screened from {args.screen} x {args.n}, {args.hops} basin hops), seed {args.seed}"
+        f"(screened from {args.screen} x {args.n}, {args.hops} basin hops"
+        f"{', space group imposed' if args.symmetry else ''}), seed {args.seed}"
     )
     if args.decode_only:
-        decode_report(generator, compositions, args.n, args.seed, known)
+        decode_report(generator, compositions, args.n, args.seed, known, args.symmetry)
         return
     ground = (
         reference_ground_states(converged_entries(args.database), args.ground_tolerance)
@@ -126,6 +130,7 @@ def main():
             args.database,
             screen=args.screen,
             hops=args.hops,
+            symmetry=args.symmetry,
         )
         rows = [c.row for c in candidates]
         totals += rows

@@ -184,6 +184,12 @@ def generate(
         "again, keeping the lowest minimum.",
         metavar="H",
     ),
+    symmetry: bool = typer.Option(
+        False,
+        "--symmetry",
+        help="Project each generated crystal onto a random space group that its composition "
+        "fits (cell onto the lattice system, atoms onto Wyckoff orbits) before relaxing.",
+    ),
     workers: int = typer.Option(1, "--workers", min=1, help="Local processes relaxing."),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address."),
     seed: int = typer.Option(0, "--seed"),
@@ -221,6 +227,7 @@ def generate(
                 screen=screen,
                 hops=hops,
                 executor=executor,
+                symmetry=symmetry,
             )
     summary = write_candidates(out, candidates)
     sane = sum(c.row["sane"] for c in candidates)

@@ -14,6 +14,7 @@ from pymatgen.core import Composition, Structure
 from matinverse.crystals import oracle
 from matinverse.crystals.database import StructureIndex, converged_entries, twins
 from matinverse.crystals.models import CrystalGenerator
+from matinverse.crystals.symmetry import impose_symmetry
 from matinverse.crystals.validity import sanity
 from matinverse.errors import InputError
 from matinverse.io.atomic import atomic_path
@@ -76,9 +77,12 @@ def generate_crystals(
     screen: int = 1,
     hops: int = 0,
     executor: Executor | None = None,
+    symmetry: bool = False,
 ) -> list[Candidate]:
     """n generated crystals of ``composition`` (checked against the generator's layout).
-    Every one is decoded and sanity-checked. With ``screen`` > 1 (and ``relax``),
+    Every one is decoded (with ``symmetry``, projected onto a drawn space group by
+    :func:`~matinverse.crystals.symmetry.impose_symmetry`; the row's ``spacegroup``) and
+    sanity-checked. With ``screen`` > 1 (and ``relax``),
     ``screen`` x n are sampled, the sane ones relaxed for :data:`SCREEN_STEPS` steps and the
     n lowest in energy kept (insane ones only when fewer than n are sane), the rest
     dropped. Sane ones are relaxed (``relax``; from the screened structure), then, with
@@ -106,9 +110,12 @@ def generate_crystals(
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         x = generator(generator.noise(sampled, gen), counts).numpy().astype(np.float64)
+    rng = np.random.default_rng(seed)
     out = []
     for k, row in enumerate(x):
-        structure = layout.decode(row)
+        structure, group = layout.decode(row), None
+        if symmetry:
+            structure, group = impose_symmetry(structure, rng)
         check = sanity(structure)
         out.append(
             Candidate(
@@ -126,6 +133,7 @@ def generate_crystals(
                     "phonon_stable": None,
                     "sane": check.sane,
                     "hops": None,
+                    "spacegroup": group,
                 },
             )
         )
