@@ -2,7 +2,7 @@
 
 A slot generator samples crystals in P1, and those relax into low-symmetry minima. Here a
 generated structure is projected onto a space group drawn as the database's random search
-draws them (uniformly from 2-230, kept when the composition fits its Wyckoff positions):
+draws them (uniformly among those of 2-230 whose Wyckoff positions hold the composition):
 the generated cell onto the group's lattice system (the axis order that needs the least
 change, the volume kept) and the generated atoms onto the orbits of a Wyckoff assignment
 of the composition (each orbit seeded by the generated atom whose orbit lies closest to
@@ -22,17 +22,8 @@ from matinverse.crystals.validity import sanity
 
 GROUP_TRIES = 20  # space groups drawn before the generated crystal is kept in P1
 WYCKOFF_CHOICES = 8  # Wyckoff assignments of a group compared for their fit
+ASSIGNMENT_TRIES = 100  # random walks through the Wyckoff positions before a group is redrawn
 _IMAGES = np.array([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
-
-
-@lru_cache(maxsize=4096)
-def _wyckoff_assignments(group: int, counts: tuple[int, ...]) -> tuple:
-    """The Wyckoff position indices of ``group`` per element that hold ``counts`` atoms
-    (at most 2,000 assignments; empty when none)."""
-    from pyxtal.symmetry import Group
-
-    _, _, indices = Group(group).list_wyckoff_combinations(list(counts), Nmax=2000)
-    return tuple(tuple(tuple(site) for site in assignment) for assignment in indices)
 
 
 @lru_cache(maxsize=256)
@@ -40,6 +31,44 @@ def _group(group: int):
     from pyxtal.symmetry import Group
 
     return Group(group)
+
+
+@lru_cache(maxsize=1024)
+def _compatible_groups(counts: tuple[int, ...], groups: tuple[int, ...]) -> tuple[int, ...]:
+    """Those of ``groups`` whose Wyckoff positions can hold ``counts`` atoms (pyxtal's check)."""
+    return tuple(g for g in groups if _group(g).check_compatible(list(counts))[0])
+
+
+def _draw_assignment(group, counts: tuple[int, ...], rng: np.random.Generator):
+    """Wyckoff position indices of ``group`` per element holding ``counts`` atoms, drawn by
+    filling each element's count with positions chosen uniformly among those that still
+    fit (a position without free parameters at most once in all); None when
+    :data:`ASSIGNMENT_TRIES` walks all dead-end."""
+    free = [wp.get_dof() > 0 for wp in group]
+    multiplicity = [wp.multiplicity for wp in group]
+    for _ in range(ASSIGNMENT_TRIES):
+        taken, assignment = set(), []
+        for count in counts:
+            sites = []
+            while count > 0:
+                options = [
+                    i
+                    for i in range(len(multiplicity))
+                    if multiplicity[i] <= count and (free[i] or i not in taken)
+                ]
+                if not options:
+                    break
+                i = int(rng.choice(options))
+                sites.append(i)
+                count -= multiplicity[i]
+                if not free[i]:
+                    taken.add(i)
+            if count > 0:
+                break
+            assignment.append(tuple(sites))
+        else:
+            return tuple(assignment)
+    return None
 
 
 def _projected_lattice(parameters: np.ndarray, lattice_type: str, volume: float) -> np.ndarray:
@@ -132,25 +161,27 @@ def impose_symmetry(
     structure: Structure, rng: np.random.Generator, groups: Sequence[int] = range(2, 231)
 ) -> tuple[Structure, int]:
     """(structure, space group number): ``structure`` projected onto a space group drawn
-    uniformly from ``groups`` among those whose Wyckoff positions hold its composition, with
+    uniformly from those of ``groups`` whose Wyckoff positions hold its composition, with
     the best-fitting of :data:`WYCKOFF_CHOICES` drawn assignments; a draw is kept when the
-    result passes the sanity check, and after :data:`GROUP_TRIES` draws the structure is
-    returned unchanged (group 1)."""
+    result passes the sanity check, and after :data:`GROUP_TRIES` draws (or when no group
+    holds the composition) the structure is returned unchanged (group 1)."""
     composition = structure.composition
     elements = tuple(sorted(e.symbol for e in composition.elements))
     counts = tuple(int(composition[e]) for e in elements)
     reduced = structure.get_reduced_structure("niggli")
     symbols = [site.specie.symbol for site in reduced]
-    for _ in range(GROUP_TRIES):
-        number = int(rng.choice(groups))
-        assignments = _wyckoff_assignments(number, counts)
+    compatible = _compatible_groups(counts, tuple(groups))
+    for _ in range(GROUP_TRIES if compatible else 0):
+        number = int(rng.choice(compatible))
+        group = _group(number)
+        assignments = {_draw_assignment(group, counts, rng) for _ in range(WYCKOFF_CHOICES)}
+        assignments.discard(None)
         if not assignments:
             continue
-        group = _group(number)
         lattice, fractional = _fitted_cell(reduced, group.lattice_type)
-        picks = rng.choice(len(assignments), min(WYCKOFF_CHOICES, len(assignments)), False)
         fits = [
-            _placed(group, assignments[k], elements, (fractional, symbols), lattice) for k in picks
+            _placed(group, assignment, elements, (fractional, symbols), lattice)
+            for assignment in sorted(assignments)
         ]
         _, species, coords = min(fits, key=lambda fit: fit[0])
         candidate = Structure(lattice, species, coords)
