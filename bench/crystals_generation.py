@@ -8,11 +8,15 @@ model's training (``crystals train --hold-out``) are rediscovered.
 
 Run:  python bench/crystals_generation.py --system Mg-Mn-O [--model FILE] [--n 20]
           [--compositions Mg2Mn2O6,MgMn2O4,...] [--database DIR] [--phonons 3] [--data-dir ROOT]
-          [--screen K] [--hops H] [--symmetry] [--decode-only]
+          [--screen K] [--hops H] [--symmetry] [--random-search] [--decode-only]
 
 ``--decode-only`` skips the oracle and reports, per composition, the share of sane decodes,
 the median density and shortest interatomic distance of the decoded crystals and the share
 with atoms closer than 1 A, beside the training structures' medians.
+
+``--random-search`` puts pyxtal's random symmetric crystals of each composition (the
+database's own search, seeded per crystal) in the generator's place and runs them through
+the same relaxation and checks: the reference a generator has to beat.
 
 Without --database the hull column is empty (the hull needs oracle energies of the whole
 system: build them with ``matinverse crystals database``). One torch thread; the oracle is
@@ -33,7 +37,12 @@ from matinverse.crystals.database import (
     converged_entries,
     reference_ground_states,
 )
-from matinverse.crystals.design import generate_crystals, load_generator
+from matinverse.crystals.design import (
+    evaluate_crystals,
+    generate_crystals,
+    load_generator,
+    random_crystals,
+)
 from matinverse.crystals.slots import LAYOUTS
 from matinverse.crystals.validity import sanity
 
@@ -88,6 +97,12 @@ def main():
     parser.add_argument("--screen", type=int, default=1, help="sample K x N, keep N (design.py)")
     parser.add_argument("--hops", type=int, default=0, help="basin hops per crystal (design.py)")
     parser.add_argument("--symmetry", action="store_true", help="impose a space group (design.py)")
+    parser.add_argument(
+        "--random-search",
+        action="store_true",
+        help="the reference: pyxtal random symmetric crystals (the database's search) in the "
+        "generator's place, through the same checks",
+    )
     parser.add_argument("--decode-only", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -96,8 +111,10 @@ def main():
     known = [layout.decode(x) for x in training_structures(args.system, args.data_dir)]
     compositions = (args.compositions or DEFAULT_COMPOSITIONS[args.system]).split(",")
     held_out = generator.metadata.get("data", {}).get("hold_out") or []
+    source = "pyxtal random symmetric crystals (reference), " if args.random_search else ""
     print(
-        f"model {args.model or 'shipped'} (held out of training: {', '.join(held_out) or 'none'}); "
+        f"{source}model {args.model or 'shipped'} "
+        f"(held out of training: {', '.join(held_out) or 'none'}); "
         f"{args.n} crystals per composition "
         f"(screened from {args.screen} x {args.n}, {args.hops} basin hops"
         f"{', space group imposed' if args.symmetry else ''}), seed {args.seed}"
@@ -119,19 +136,25 @@ def main():
     totals, found = [], {}
     for composition in compositions:
         start = time.process_time()
-        candidates = generate_crystals(
-            generator,
-            composition,
-            args.n,
-            args.seed,
-            True,
-            args.phonons,
-            known,
-            args.database,
-            screen=args.screen,
-            hops=args.hops,
-            symmetry=args.symmetry,
-        )
+        if args.random_search:
+            sampled = random_crystals(layout, composition, args.n * args.screen, args.seed)
+            candidates = evaluate_crystals(
+                sampled, args.n, args.seed, args.phonons, known, args.database, hops=args.hops
+            )
+        else:
+            candidates = generate_crystals(
+                generator,
+                composition,
+                args.n,
+                args.seed,
+                True,
+                args.phonons,
+                known,
+                args.database,
+                screen=args.screen,
+                hops=args.hops,
+                symmetry=args.symmetry,
+            )
         rows = [c.row for c in candidates]
         totals += rows
         unique = [r for r in rows if r["unique"]]

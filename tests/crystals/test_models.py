@@ -228,6 +228,24 @@ def test_basin_hops_only_lower_the_relaxed_crystals_wherever_they_run():
         design.generate_crystals(g, "MgMnO3", 2, hops=-1)
 
 
+def test_random_symmetric_crystals_go_through_the_same_checks_as_generated_ones():
+    from ase.calculators.lj import LennardJones
+
+    from matinverse.crystals.slots import NBO
+
+    first, again = (design.random_crystals(NBO, "Nb2O4", 3, seed=4) for _ in range(2))
+    assert [c.row["spacegroup"] for c in first] == [c.row["spacegroup"] for c in again]
+    assert all(2 <= c.row["spacegroup"] <= 230 and c.row["relaxed"] is None for c in first)
+    assert all(c.structure.composition.formula == "Nb2 O4" for c in first)
+    assert len({c.id for c in first}) == 3
+    calculator = LennardJones(sigma=2.0, rc=5.0, smooth=True)
+    checked = design.evaluate_crystals(first, 3, calculator=calculator)
+    assert all(c.row["relaxed"] is not None for c in checked)
+    assert all(c.row["unique"] is not None for c in checked if c.row["relaxed"])
+    with pytest.raises(InputError, match="not in system Nb-O"):
+        design.random_crystals(NBO, "MgO", 1)
+
+
 @pytest.mark.parametrize(
     "system, composition", [("Mg-Mn-O", "Mg2Mn2O6"), ("Nb-O", "Nb2O5"), ("Nb-O", "Nb3O3")]
 )

@@ -12,8 +12,9 @@ import torch
 from pymatgen.core import Composition, Structure
 
 from matinverse.crystals import oracle
-from matinverse.crystals.database import StructureIndex, converged_entries, twins
+from matinverse.crystals.database import StructureIndex, converged_entries, random_crystal, twins
 from matinverse.crystals.models import CrystalGenerator
+from matinverse.crystals.slots import SlotLayout
 from matinverse.crystals.symmetry import impose_symmetry
 from matinverse.crystals.validity import sanity
 from matinverse.errors import InputError
@@ -79,68 +80,117 @@ def generate_crystals(
     executor: Executor | None = None,
     symmetry: bool = False,
 ) -> list[Candidate]:
-    """n generated crystals of ``composition`` (checked against the generator's layout).
-    Every one is decoded (with ``symmetry``, projected onto a drawn space group by
+    """n generated crystals of ``composition`` (checked against the generator's layout):
+    :func:`sample_crystals` (``screen`` x n of them with ``screen`` > 1 and ``relax``), then,
+    with ``relax``, :func:`evaluate_crystals`."""
+    if screen < 1:
+        raise InputError(f"screen must be at least 1, not {screen}")
+    if hops < 0:
+        raise InputError(f"hops must be at least 0, not {hops}")
+    candidates = sample_crystals(generator, composition, n * screen if relax else n, seed, symmetry)
+    if not relax:
+        return candidates
+    return evaluate_crystals(
+        candidates, n, seed, phonons, known, database, calculator, progress, hops, executor
+    )
+
+
+def sample_crystals(
+    generator: CrystalGenerator,
+    composition: str | Composition,
+    n: int,
+    seed: int = 0,
+    symmetry: bool = False,
+) -> list[Candidate]:
+    """n crystals of ``composition`` sampled from the generator, decoded (with ``symmetry``,
+    projected onto a drawn space group by
     :func:`~matinverse.crystals.symmetry.impose_symmetry`; the row's ``spacegroup``) and
-    sanity-checked. With ``screen`` > 1 (and ``relax``),
-    ``screen`` x n are sampled, the sane ones relaxed for :data:`SCREEN_STEPS` steps and the
-    n lowest in energy kept (insane ones only when fewer than n are sane), the rest
-    dropped. Sane ones are relaxed (``relax``; from the screened structure), then, with
-    ``hops``, basin-hopped: ``hops`` times displaced by :data:`HOP_RATTLE` A and relaxed
-    again, the lowest minimum kept (:func:`~matinverse.crystals.oracle.relax_to_minimum`;
-    the row's ``hops`` counts the hops that went lower); relaxed
-    structures are deduplicated among themselves (StructureMatcher; the lowest energy is
-    ``unique``), compared for novelty with ``known`` structures and the relaxed ones of
-    ``database`` (a :mod:`matinverse.crystals.database` folder), placed on the hull of
-    ``database``'s records plus themselves, and the ``phonons`` lowest in energy above the
-    hull (unique ones) get a phonon check. The relaxations are fanned out over ``executor``
-    (in this process by default; ``calculator`` must then pickle, and None means each
-    worker's own CHGNet)."""
+    sanity-checked, none relaxed."""
     layout = generator.layout
     composition = layout.check(composition)
     counts = [int(composition[e]) for e in layout.elements]
     if any(c != composition[e] for c, e in zip(counts, layout.elements, strict=True)):
         raise InputError(f"{composition.formula}: atom counts must be whole numbers")
-    if screen < 1:
-        raise InputError(f"screen must be at least 1, not {screen}")
-    if hops < 0:
-        raise InputError(f"hops must be at least 0, not {hops}")
-    sampled = n * screen if relax else n
-    counts = generator.check_counts([counts]).repeat(sampled, 1)
+    counts = generator.check_counts([counts]).repeat(n, 1)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        x = generator(generator.noise(sampled, gen), counts).numpy().astype(np.float64)
+        x = generator(generator.noise(n, gen), counts).numpy().astype(np.float64)
     rng = np.random.default_rng(seed)
     out = []
     for k, row in enumerate(x):
         structure, group = layout.decode(row), None
         if symmetry:
             structure, group = impose_symmetry(structure, rng)
-        check = sanity(structure)
-        out.append(
-            Candidate(
-                f"{composition.formula.replace(' ', '')}-{seed}-{k:04d}",
-                structure,
-                structure,
-                {
-                    "formula": structure.composition.reduced_formula,
-                    "energy_per_atom": None,
-                    "e_above_hull": None,
-                    "min_distance": round(check.min_distance, 4),
-                    "relaxed": False if relax else None,
-                    "novel": None,
-                    "unique": None,
-                    "phonon_stable": None,
-                    "sane": check.sane,
-                    "hops": None,
-                    "spacegroup": group,
-                },
-            )
-        )
-    if not relax:
-        return out
+        out.append(_candidate(f"{_name(composition)}-{seed}-{k:04d}", structure, group))
+    return out
+
+
+def random_crystals(
+    layout: SlotLayout, composition: str | Composition, n: int, seed: int = 0
+) -> list[Candidate]:
+    """n pyxtal random symmetric crystals of ``composition`` (the database's random search,
+    :func:`~matinverse.crystals.database.random_crystal`; the k-th seeded by (seed, k)),
+    sanity-checked, none relaxed: the reference a generator is measured against."""
+    composition = layout.check(composition)
+    counts = tuple(int(composition[e]) for e in layout.elements)
+    out = []
+    for k in range(n):
+        crystal_seed = int(np.random.default_rng([seed, k]).integers(2**31))
+        structure, group = random_crystal(layout.elements, counts, crystal_seed)
+        out.append(_candidate(f"{_name(composition)}-random-{seed}-{k:04d}", structure, group))
+    return out
+
+
+def _name(composition: Composition) -> str:
+    return composition.formula.replace(" ", "")
+
+
+def _candidate(name: str, structure: Structure, group: int | None) -> Candidate:
+    """A sampled crystal's candidate: sanity-checked, nothing else computed yet."""
+    check = sanity(structure)
+    row = dict.fromkeys(SUMMARY_COLUMNS[1:])
+    row.update(
+        formula=structure.composition.reduced_formula,
+        min_distance=round(check.min_distance, 4),
+        sane=check.sane,
+        hops=None,
+        spacegroup=group,
+    )
+    return Candidate(name, structure, structure, row)
+
+
+def evaluate_crystals(
+    candidates: list[Candidate],
+    n: int,
+    seed: int = 0,
+    phonons: int = 0,
+    known: list[Structure] = (),
+    database: str | os.PathLike | None = None,
+    calculator=None,
+    progress: Callable[[int, int], None] | None = None,
+    hops: int = 0,
+    executor: Executor | None = None,
+) -> list[Candidate]:
+    """The n of sampled ``candidates`` kept and checked by the oracle. With more than n, the
+    sane ones are relaxed for :data:`SCREEN_STEPS` steps and the n lowest in energy kept
+    (insane ones only when fewer than n are sane), the rest dropped (the screen). Sane ones
+    are relaxed (from the screened structure), then, with ``hops``, basin-hopped: ``hops``
+    times displaced by :data:`HOP_RATTLE` A and relaxed again, the lowest minimum kept
+    (:func:`~matinverse.crystals.oracle.relax_to_minimum`; the row's ``hops`` counts the
+    hops that went lower); relaxed structures are deduplicated among themselves
+    (StructureMatcher; the lowest energy is ``unique``), compared for novelty with
+    ``known`` structures and the relaxed ones of ``database`` (a
+    :mod:`matinverse.crystals.database` folder), placed on the hull of ``database``'s
+    records plus themselves, and the ``phonons`` lowest in energy above the hull (unique
+    ones) get a phonon check. The relaxations are fanned out over ``executor`` (in this
+    process by default; ``calculator`` must then pickle, and None means each worker's own
+    CHGNet)."""
+    out = candidates
+    for candidate in out:
+        candidate.row["relaxed"] = False
     sane = [c for c in out if c.row["sane"]]
-    total = len(sane) + min(n, len(sane)) if screen > 1 else len(sane)
+    screen = len(out) > n
+    total = len(sane) + min(n, len(sane)) if screen else len(sane)
     executor = executor or SerialExecutor()
     done = 0
 
@@ -155,7 +205,7 @@ def generate_crystals(
                 progress(done, total)
             yield candidates[k], result
 
-    if screen > 1:
+    if screen:
         energy = {}
         for candidate, result in relaxed_in_turn(sane, max_steps=SCREEN_STEPS):
             candidate.structure = result.structure
