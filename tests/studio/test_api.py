@@ -207,6 +207,11 @@ def test_crystals_with_a_generator_give_structures_and_cif(tiny_crystal_generato
             assert structure.composition.reduced_formula == "MgMnO3"
             lengths = np.linalg.norm(row["lattice"], axis=1)
             np.testing.assert_allclose(structure.lattice.abc, lengths, atol=1e-3)
+        body = {"composition": "Mg2Mn2O6", "n": 3, "relax": False, "symmetry": True}
+        job = wait_for_job(own, start(own, "crystals", body))
+        assert job["state"] == "done", job["error"]
+        groups = [row["spacegroup"] for row in job["result"]["rows"]]
+        assert all(isinstance(g, int) and 1 <= g <= 230 for g in groups) and max(groups) > 1
         message = own.get("/api/info").json()["crystals"]["unavailable"]["Nb-O"]
         assert "generates Mg-Mn-O, not Nb-O" in message
         nbo = own.post("/api/crystals/design", json={"system": "Nb-O", "composition": "NbO2"})

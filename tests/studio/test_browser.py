@@ -229,9 +229,11 @@ def test_crystals_3d_view_with_the_shipped_generator(open_page, server):
     page.select_option("#crystals-form [name=system]", "Mg-Mn-O")
     page.fill("#crystals-form [name=n]", "3")
     page.uncheck("#crystals-form [name=relax]")
+    page.check("#crystals-form [name=symmetry]")
     page.click("#crystals-run")
     page.wait_for_selector("#crystal-view", timeout=60_000)
     assert page.locator("#crystals-results tbody tr").count() == 3
+    assert "space group imposed" in page.inner_text("#crystals-results thead")
     painted = "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((v, i) => i % 4 == 3 && v > 0).length"  # noqa: E501
     canvas = page.locator("#crystal-view")
     assert canvas.evaluate(painted) > 2000

@@ -373,13 +373,14 @@ def graphene_task(request: GrapheneRequest, context: Context) -> Work:
 
 
 class CrystalsRequest(BaseModel):
-    """System, composition (formula), crystals wanted, relaxation, screen (relax ``screen``
-    times as many samples briefly and keep the lowest in energy), basin hops after the
-    relaxation and phonon check."""
+    """System, composition (formula), crystals wanted, a space group imposed on each sample
+    (``symmetry``), relaxation, screen (relax ``screen`` times as many samples briefly and
+    keep the lowest in energy), basin hops after the relaxation and phonon check."""
 
     system: str = "Mg-Mn-O"
     composition: str
     n: int = Field(4, ge=1, le=50)
+    symmetry: bool = False
     relax: bool = True
     screen: int = Field(1, ge=1, le=10)
     hops: int = Field(0, ge=0, le=10)
@@ -456,6 +457,7 @@ def crystals_task(request: CrystalsRequest, context: Context) -> Work:
             progress=progress,
             screen=request.screen,
             hops=request.hops,
+            symmetry=request.symmetry,
         )
         with tempfile.TemporaryDirectory() as folder:
             write_candidates(folder, candidates)

@@ -31,6 +31,7 @@ function show(job) {
     energy_per_atom: row.energy_per_atom === null ? "–" : row.energy_per_atom.toFixed(4),
     e_above_hull: row.e_above_hull === null ? (r.database ? "–" : "no database") : row.e_above_hull.toFixed(4),
     min_distance: row.min_distance.toFixed(2),
+    spacegroup: row.spacegroup === null ? "–" : row.spacegroup,
     sane: verdict(row.sane),
     relaxed: verdict(row.relaxed),
     novel: verdict(row.novel),
@@ -40,7 +41,7 @@ function show(job) {
   const columns = [
     { key: "id", label: "id", text: true }, { key: "formula", label: "formula", text: true },
     { key: "energy_per_atom", label: "energy (eV/atom)" }, { key: "e_above_hull", label: "E above hull (eV/atom)" },
-    { key: "min_distance", label: "shortest distance (Å)" }, { key: "sane", label: "sane" }, { key: "relaxed", label: "relaxed" },
+    { key: "min_distance", label: "shortest distance (Å)" }, { key: "spacegroup", label: "space group imposed" }, { key: "sane", label: "sane" }, { key: "relaxed", label: "relaxed" },
     { key: "novel", label: "novel" }, { key: "unique", label: "unique" }, { key: "phonon_stable", label: "phonons" },
   ];
   const results = $("#crystals-results");
