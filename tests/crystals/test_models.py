@@ -135,6 +135,12 @@ def test_generate_command_rejects_a_composition_outside_the_system(run, tmp_path
     assert "Traceback" not in result.stderr and not (tmp_path / "g").exists()
 
 
+def test_a_missing_shipped_generator_is_named(monkeypatch):
+    monkeypatch.setitem(design.WEIGHTS, "Nb-O", "no-such-generator.pt")
+    with pytest.raises(InputError, match="shipped Nb-O generator is missing .*no-such-generator"):
+        design.load_generator("Nb-O")
+
+
 def test_generate_command_names_a_missing_model(run, tmp_path):
     result = run("crystals", "generate", "--out", tmp_path / "g", "--system", "Mg-Mn-O",
                  "--composition", "MgO", "--no-relax", "--model", tmp_path / "none.pt")  # fmt: skip

@@ -55,8 +55,8 @@ def load_generator(system: str, path: str | os.PathLike | None = None) -> Crysta
         path = Path(str(resources.files("matinverse.crystals.weights") / WEIGHTS[system]))
         if not path.exists():
             raise InputError(
-                f"no shipped {system} generator yet: train one with 'matinverse crystals "
-                "train' and pass it with --model"
+                f"the shipped {system} generator is missing ({path}): reinstall matinverse, or "
+                "train one with 'matinverse crystals train' and pass it with --model"
             )
     generator = load_model(path, CrystalGenerator)
     if "-".join(generator.layout.elements) != system:
