@@ -107,10 +107,7 @@ def sample_crystals(
     :func:`~matinverse.crystals.symmetry.impose_symmetry`; the row's ``spacegroup``) and
     sanity-checked, none relaxed."""
     layout = generator.layout
-    composition = layout.check(composition)
-    counts = [int(composition[e]) for e in layout.elements]
-    if any(c != composition[e] for c, e in zip(counts, layout.elements, strict=True)):
-        raise InputError(f"{composition.formula}: atom counts must be whole numbers")
+    composition, counts = _whole_counts(layout, composition)
     counts = generator.check_counts([counts]).repeat(n, 1)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -131,14 +128,25 @@ def random_crystals(
     """n pyxtal random symmetric crystals of ``composition`` (the database's random search,
     :func:`~matinverse.crystals.database.random_crystal`; the k-th seeded by (seed, k)),
     sanity-checked, none relaxed: the reference a generator is measured against."""
-    composition = layout.check(composition)
-    counts = tuple(int(composition[e]) for e in layout.elements)
+    composition, counts = _whole_counts(layout, composition)
     out = []
     for k in range(n):
         crystal_seed = int(np.random.default_rng([seed, k]).integers(2**31))
         structure, group = random_crystal(layout.elements, counts, crystal_seed)
         out.append(_candidate(f"{_name(composition)}-random-{seed}-{k:04d}", structure, group))
     return out
+
+
+def _whole_counts(
+    layout: SlotLayout, composition: str | Composition
+) -> tuple[Composition, tuple[int, ...]]:
+    """The composition checked against ``layout`` and its atom counts per layout element;
+    InputError when a count is not a whole number."""
+    composition = layout.check(composition)
+    counts = tuple(int(composition[e]) for e in layout.elements)
+    if any(c != composition[e] for c, e in zip(counts, layout.elements, strict=True)):
+        raise InputError(f"{composition.formula}: atom counts must be whole numbers")
+    return composition, counts
 
 
 def _name(composition: Composition) -> str:
