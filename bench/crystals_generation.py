@@ -8,7 +8,7 @@ model's training (``crystals train --hold-out``) are rediscovered.
 
 Run:  python bench/crystals_generation.py --system Mg-Mn-O [--model FILE] [--n 20]
           [--compositions Mg2Mn2O6,MgMn2O4,...] [--database DIR] [--phonons 3] [--data-dir ROOT]
-          [--screen K] [--hops H] [--symmetry] [--random-search] [--decode-only]
+          [--screen K] [--hops H] [--exchange] [--symmetry] [--random-search] [--decode-only]
 
 ``--decode-only`` skips the oracle and reports, per composition, the share of sane decodes,
 the median density and shortest interatomic distance of the decoded crystals and the share
@@ -98,6 +98,9 @@ def main():
     parser.add_argument("--hops", type=int, default=0, help="basin hops per crystal (design.py)")
     parser.add_argument("--symmetry", action="store_true", help="impose a space group (design.py)")
     parser.add_argument(
+        "--exchange", action="store_true", help="hops also swap unlike cations (design.py)"
+    )
+    parser.add_argument(
         "--random-search",
         action="store_true",
         help="the reference: pyxtal random symmetric crystals (the database's search) in the "
@@ -117,6 +120,7 @@ def main():
         f"(held out of training: {', '.join(held_out) or 'none'}); "
         f"{args.n} crystals per composition "
         f"(screened from {args.screen} x {args.n}, {args.hops} basin hops"
+        f"{' with cation exchanges' if args.exchange else ''}"
         f"{', space group imposed' if args.symmetry else ''}), seed {args.seed}"
     )
     if args.decode_only:
@@ -139,8 +143,9 @@ def main():
         if args.random_search:
             sampled = random_crystals(layout, composition, args.n * args.screen, args.seed)
             candidates = evaluate_crystals(
-                sampled, args.n, args.seed, args.phonons, known, args.database, hops=args.hops
-            )
+                sampled, args.n, args.seed, args.phonons, known, args.database, hops=args.hops,
+                exchange=args.exchange,
+            )  # fmt: skip
         else:
             candidates = generate_crystals(
                 generator,
@@ -154,6 +159,7 @@ def main():
                 screen=args.screen,
                 hops=args.hops,
                 symmetry=args.symmetry,
+                exchange=args.exchange,
             )
         rows = [c.row for c in candidates]
         totals += rows

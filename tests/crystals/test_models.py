@@ -135,6 +135,13 @@ def test_generate_command_rejects_a_composition_outside_the_system(run, tmp_path
     assert "Traceback" not in result.stderr and not (tmp_path / "g").exists()
 
 
+def test_generate_command_wants_hops_for_cation_exchanges(run, tmp_path):
+    result = run("crystals", "generate", "--out", tmp_path / "g", "--system", "Mg-Mn-O",
+                 "--composition", "MgMnO3", "--no-relax", "--exchange")  # fmt: skip
+    assert result.returncode == 2 and "cation exchanges are made by basin hops" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "g").exists()
+
+
 def test_a_missing_shipped_generator_is_named(monkeypatch):
     monkeypatch.setitem(design.WEIGHTS, "Nb-O", "no-such-generator.pt")
     with pytest.raises(InputError, match="shipped Nb-O generator is missing .*no-such-generator"):
@@ -230,8 +237,17 @@ def test_basin_hops_only_lower_the_relaxed_crystals_wherever_they_run():
             g, "MgMnO3", 3, seed=5, calculator=calculator, hops=2, executor=executor
         )
     assert [c.row for c in spread] == [c.row for c in hopped]
+    swapping = design.generate_crystals(
+        g, "MgMnO3", 3, seed=5, calculator=calculator, hops=2, exchange=True
+    )  # swaps draw from the hops' random stream, so the hops go elsewhere
+    assert [c.row for c in swapping] != [c.row for c in hopped]
+    for p, s in zip(plain, swapping, strict=True):
+        if p.row["relaxed"] and s.row["relaxed"]:
+            assert s.row["energy_per_atom"] <= p.row["energy_per_atom"] + 1e-9
     with pytest.raises(InputError, match="hops must be at least 0"):
         design.generate_crystals(g, "MgMnO3", 2, hops=-1)
+    with pytest.raises(InputError, match="cation exchanges are made by basin hops"):
+        design.generate_crystals(g, "MgMnO3", 2, exchange=True)
 
 
 def test_random_symmetric_crystals_go_through_the_same_checks_as_generated_ones():

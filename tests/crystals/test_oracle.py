@@ -119,3 +119,50 @@ def test_phonons_tell_bcc_niobium_stable_and_simple_cubic_unstable():
     simple = Structure(Lattice.cubic(2.71), ["Nb"], [[0, 0, 0]])
     unstable = oracle.phonon_check(oracle.relax(simple).structure)
     assert not unstable.stable and unstable.min_frequency < -1.0
+
+
+def test_a_cation_exchange_swaps_two_unlike_metals_and_nothing_else():
+    atoms = Structure(
+        Lattice.cubic(4.2), ["Mg", "Mn", "Mn", "O", "O", "O"],
+        [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5]],
+    ).to_ase_atoms()  # fmt: skip
+    start = atoms.positions.copy()
+    assert oracle.exchange_cations(atoms, np.random.default_rng(0))
+    moved = np.flatnonzero(np.abs(atoms.positions - start).sum(1) > 0)
+    assert len(moved) == 2 and {atoms.get_chemical_symbols()[i] for i in moved} == {"Mg", "Mn"}
+    np.testing.assert_array_equal(atoms.positions[moved], start[moved[::-1]])
+    niobia = Structure(Lattice.cubic(4.2), ["Nb", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    atoms = niobia.to_ase_atoms()
+    assert not oracle.exchange_cations(atoms, np.random.default_rng(0))
+    np.testing.assert_array_equal(atoms.positions, niobia.cart_coords)
+
+
+def test_hops_with_exchanges_reach_the_ordered_alloy_that_displacements_cannot():
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    box = bulk("Cu", "fcc", a=3.7, cubic=True) * (2, 1, 1)  # 8 sites in a fixed box
+
+    def alloy(gold):
+        atoms = box.copy()
+        atoms.set_chemical_symbols(["Au" if i in gold else "Cu" for i in range(len(atoms))])
+        return atoms
+
+    # slow reference: every placement of the two Au atoms, relaxed
+    energies = {
+        pair: oracle.relax(alloy(pair), EMT(), cell=False).energy_per_atom
+        for pair in itertools.combinations(range(len(box)), 2)
+    }
+    worst = max(energies, key=energies.get)  # Au-Au rows, the segregated arrangement
+    levels = sorted(set(np.round(list(energies.values()), 4)))
+    assert len(levels) >= 3
+    plain = oracle.relax_to_minimum(
+        alloy(worst), EMT(), cell=False, rattle=0.05, rounds=4, patience=4, seed=0
+    )
+    assert plain.energy_per_atom == pytest.approx(energies[worst], abs=1e-4)
+    swapped = oracle.relax_to_minimum(
+        alloy(worst), EMT(), cell=False, rattle=0.05, rounds=6, patience=6, seed=0, exchange=1.0
+    )
+    assert swapped.converged and swapped.rattles >= 1
+    assert swapped.energy_per_atom <= levels[1] + 1e-3 < levels[2]  # one of the two most ordered
+    assert swapped.structure.composition == plain.structure.composition

@@ -179,6 +179,7 @@ def test_graphene_bad_input(client, body, message):
         ({"composition": "MgO", "system": "Fe-O"}, "unknown system 'Fe-O'"),
         ({"composition": "MgO", "screen": 0}, "screen: Input should be greater than or equal to 1"),
         ({"composition": "MgO", "hops": -1}, "hops: Input should be greater than or equal to 0"),
+        ({"composition": "MgO", "exchange": True}, "cation exchanges are made by basin hops"),
     ],
 )
 def test_crystals_bad_input(client, body, message):

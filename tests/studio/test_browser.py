@@ -214,7 +214,13 @@ def test_crystals_page_names_the_system_its_generator_lacks(
     page.select_option("#crystals-form [name=system]", "Nb-O")
     assert "generates Mg-Mn-O, not Nb-O" in page.inner_text("#crystals-notice")
     assert page_error(page, "crystals", {"composition": "(("}) == "cannot parse formula '(('"
+    page.check("#crystals-form [name=exchange]")  # without basin hops
     page.fill("#crystals-form [name=composition]", "Nb2O4")
+    page.click("#crystals-run")
+    page.wait_for_function(
+        "document.querySelector('#crystals-job .error')?.textContent.includes('basin hops')"
+    )
+    page.uncheck("#crystals-form [name=exchange]")
     page.click("#crystals-run")
     page.wait_for_function(
         "document.querySelector('#crystals-job .error')?.textContent.includes('not Nb-O')"

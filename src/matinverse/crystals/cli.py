@@ -184,6 +184,12 @@ def generate(
         "again, keeping the lowest minimum.",
         metavar="H",
     ),
+    exchange: bool = typer.Option(
+        False,
+        "--exchange",
+        help="With --hops: each hop also swaps two unlike metal atoms (Mg and Mn) with "
+        "probability 1/2, reaching cation orders that displacements do not.",
+    ),
     symmetry: bool = typer.Option(
         False,
         "--symmetry",
@@ -228,6 +234,7 @@ def generate(
                 hops=hops,
                 executor=executor,
                 symmetry=symmetry,
+                exchange=exchange,
             )
     summary = write_candidates(out, candidates)
     sane = sum(c.row["sane"] for c in candidates)

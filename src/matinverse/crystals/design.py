@@ -26,6 +26,7 @@ WEIGHTS = {"Mg-Mn-O": "generator-mgmno.pt", "Nb-O": "generator-nbo.pt"}
 
 SCREEN_STEPS = 30  # FIRE steps of the oracle before the screen ranks the samples by energy
 HOP_RATTLE = 0.4  # A: per-coordinate standard deviation of a basin hop's displacement
+HOP_EXCHANGE = 0.5  # chance that a basin hop (with ``exchange``) also swaps two unlike cations
 
 SUMMARY_COLUMNS = (
     "id", "formula", "energy_per_atom", "e_above_hull", "min_distance", "relaxed", "novel",
@@ -79,20 +80,29 @@ def generate_crystals(
     hops: int = 0,
     executor: Executor | None = None,
     symmetry: bool = False,
+    exchange: bool = False,
 ) -> list[Candidate]:
     """n generated crystals of ``composition`` (checked against the generator's layout):
     :func:`sample_crystals` (``screen`` x n of them with ``screen`` > 1 and ``relax``), then,
     with ``relax``, :func:`evaluate_crystals`."""
     if screen < 1:
         raise InputError(f"screen must be at least 1, not {screen}")
-    if hops < 0:
-        raise InputError(f"hops must be at least 0, not {hops}")
+    check_hops(hops, exchange)
     candidates = sample_crystals(generator, composition, n * screen if relax else n, seed, symmetry)
     if not relax:
         return candidates
     return evaluate_crystals(
-        candidates, n, seed, phonons, known, database, calculator, progress, hops, executor
-    )
+        candidates, n, seed, phonons, known, database, calculator, progress, hops, executor,
+        exchange,
+    )  # fmt: skip
+
+
+def check_hops(hops: int, exchange: bool) -> None:
+    """InputError unless ``hops`` >= 0, and > 0 where ``exchange`` (a hop makes the swap)."""
+    if hops < 0:
+        raise InputError(f"hops must be at least 0, not {hops}")
+    if exchange and not hops:
+        raise InputError("cation exchanges are made by basin hops: give hops as well")
 
 
 def sample_crystals(
@@ -178,6 +188,7 @@ def evaluate_crystals(
     progress: Callable[[int, int], None] | None = None,
     hops: int = 0,
     executor: Executor | None = None,
+    exchange: bool = False,
 ) -> list[Candidate]:
     """The n of sampled ``candidates`` kept and checked by the oracle. With more than n, the
     sane ones are relaxed for :data:`SCREEN_STEPS` steps and the n lowest in energy kept
@@ -185,7 +196,8 @@ def evaluate_crystals(
     are relaxed (from the screened structure), then, with ``hops``, basin-hopped: ``hops``
     times displaced by :data:`HOP_RATTLE` A and relaxed again, the lowest minimum kept
     (:func:`~matinverse.crystals.oracle.relax_to_minimum`; the row's ``hops`` counts the
-    hops that went lower); relaxed structures are deduplicated among themselves
+    hops that went lower), with ``exchange`` each hop swapping two unlike cations with
+    probability :data:`HOP_EXCHANGE`; relaxed structures are deduplicated among themselves
     (StructureMatcher; the lowest energy is ``unique``), compared for novelty with
     ``known`` structures and the relaxed ones of ``database`` (a
     :mod:`matinverse.crystals.database` folder), placed on the hull of ``database``'s
@@ -221,7 +233,7 @@ def evaluate_crystals(
         sane.sort(key=lambda c: np.nan_to_num(energy[c.id], nan=np.inf))
         out = (sane + [c for c in out if not c.row["sane"]])[:n]
         sane = [c for c in out if c.row["sane"]]
-    for candidate, result in relaxed_in_turn(sane, hops=hops):
+    for candidate, result in relaxed_in_turn(sane, hops=hops, exchange=exchange):
         candidate.structure = result.structure
         candidate.row["relaxed"] = result.converged
         candidate.row["energy_per_atom"] = result.energy_per_atom
@@ -248,13 +260,14 @@ def _relax(
     seed: int,
     max_steps: int = oracle.MAX_STEPS,
     hops: int = 0,
+    exchange: bool = False,
 ) -> oracle.Relaxation:
     """The k-th crystal of (k, structure) relaxed for at most ``max_steps`` steps, then
-    basin-hopped ``hops`` times (seeded by (seed, k))."""
+    basin-hopped ``hops`` times (seeded by (seed, k)), with cation swaps when ``exchange``."""
     k, structure = item
     return oracle.relax_to_minimum(
         structure, calculator, max_steps=max_steps, rattle=HOP_RATTLE, rounds=hops,
-        patience=hops, seed=[seed, k],
+        patience=hops, seed=[seed, k], exchange=HOP_EXCHANGE if exchange else 0.0,
     )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from ase.calculators.calculator import Calculator
 from ase.filters import FrechetCellFilter
 from ase.optimize import FIRE
 from pymatgen.analysis.phase_diagram import PDEntry, PhaseDiagram
-from pymatgen.core import Composition, Structure
+from pymatgen.core import Composition, Element, Structure
 
 from matinverse.errors import InputError
 
@@ -98,6 +98,7 @@ def relax_to_minimum(
     rounds: int = RATTLE_ROUNDS,
     seed: int | list[int] = 0,
     patience: int = 1,
+    exchange: float = 0.0,
 ) -> Relaxation:
     """:func:`relax`, then, while converged and at most ``rounds`` times: displace every atom
     of the lowest relaxation so far by a Gaussian of ``rattle`` A per coordinate and relax
@@ -106,7 +107,9 @@ def relax_to_minimum(
     symmetry through a relaxation (the forces have it too) and can stop on a saddle point; a
     small rattle lets it fall off, and a true minimum costs one short extra relaxation.
     Larger rattles (a few tenths of an angstrom) with ``patience`` = ``rounds`` are basin
-    hopping: they leave a shallow minimum for a deeper one nearby."""
+    hopping: they leave a shallow minimum for a deeper one nearby. With probability
+    ``exchange`` a rattle also swaps two unlike metal atoms (:func:`exchange_cations`), a move
+    that no displacement makes: the cation order of a ternary oxide."""
     calculator = calculator or chgnet_calculator()
     result = relax(structure, calculator, fmax, max_steps, cell)
     steps, seconds, rattles, misses = result.steps, result.seconds, 0, 0
@@ -115,6 +118,8 @@ def relax_to_minimum(
         if not result.converged or misses >= patience:
             break
         atoms = to_atoms(result.structure)
+        if exchange > 0 and rng.random() < exchange:
+            exchange_cations(atoms, rng)
         atoms.positions += rng.normal(0.0, rattle, atoms.positions.shape)
         trial = relax(atoms, calculator, fmax, max_steps, cell)
         steps, seconds = steps + trial.steps, seconds + trial.seconds
@@ -123,6 +128,20 @@ def relax_to_minimum(
         else:
             misses += 1
     return replace(result, steps=steps, seconds=seconds, rattles=rattles)
+
+
+def exchange_cations(atoms: Atoms, rng: np.random.Generator) -> bool:
+    """Swap the positions of two atoms of different metals, in place (the cations: Mg and Mn
+    in Mg-Mn-O; nonmetals such as oxygen stay). False, and nothing changed, when the crystal
+    holds fewer than two metals (Nb-O)."""
+    symbols = np.array(atoms.get_chemical_symbols())
+    cations = np.flatnonzero([Element(symbol).is_metal for symbol in symbols])
+    if len(set(symbols[cations])) < 2:
+        return False
+    i = rng.choice(cations)
+    j = rng.choice(cations[symbols[cations] != symbols[i]])
+    atoms.positions[[i, j]] = atoms.positions[[j, i]]
+    return True
 
 
 def energy_per_atom(structure: Structure | Atoms, calculator: Calculator | None = None) -> float:

@@ -375,7 +375,8 @@ def graphene_task(request: GrapheneRequest, context: Context) -> Work:
 class CrystalsRequest(BaseModel):
     """System, composition (formula), crystals wanted, a space group imposed on each sample
     (``symmetry``), relaxation, screen (relax ``screen`` times as many samples briefly and
-    keep the lowest in energy), basin hops after the relaxation and phonon check."""
+    keep the lowest in energy), basin hops after the relaxation (with cation exchanges,
+    ``exchange``) and phonon check."""
 
     system: str = "Mg-Mn-O"
     composition: str
@@ -384,6 +385,7 @@ class CrystalsRequest(BaseModel):
     relax: bool = True
     screen: int = Field(1, ge=1, le=10)
     hops: int = Field(0, ge=0, le=10)
+    exchange: bool = False
     phonons: bool = False
     seed: int = 0
 
@@ -428,9 +430,10 @@ def crystals_task(request: CrystalsRequest, context: Context) -> Work:
     """Generated (and relaxed) crystals of a composition (``generate_crystals``)."""
     from matinverse.compositions.encoding import parse
     from matinverse.crystals.data import training_structures
-    from matinverse.crystals.design import generate_crystals, write_candidates
+    from matinverse.crystals.design import check_hops, generate_crystals, write_candidates
     from matinverse.crystals.slots import layout_of
 
+    check_hops(request.hops, request.exchange)
     layout = layout_of(request.system)
     composition = layout.check(parse(request.composition))
     generator = crystals_generator(request.system, context)
@@ -458,6 +461,7 @@ def crystals_task(request: CrystalsRequest, context: Context) -> Work:
             screen=request.screen,
             hops=request.hops,
             symmetry=request.symmetry,
+            exchange=request.exchange,
         )
         with tempfile.TemporaryDirectory() as folder:
             write_candidates(folder, candidates)
