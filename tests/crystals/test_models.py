@@ -248,6 +248,8 @@ def test_basin_hops_only_lower_the_relaxed_crystals_wherever_they_run():
         design.generate_crystals(g, "MgMnO3", 2, hops=-1)
     with pytest.raises(InputError, match="cation exchanges are made by basin hops"):
         design.generate_crystals(g, "MgMnO3", 2, exchange=True)
+    with pytest.raises(InputError, match="cation exchanges are made by basin hops"):
+        design.evaluate_crystals(plain, 3, calculator=calculator, exchange=True)
 
 
 def test_random_symmetric_crystals_go_through_the_same_checks_as_generated_ones():

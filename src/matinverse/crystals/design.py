@@ -204,7 +204,8 @@ def evaluate_crystals(
     records plus themselves, and the ``phonons`` lowest in energy above the hull (unique
     ones) get a phonon check. The relaxations are fanned out over ``executor`` (in this
     process by default; ``calculator`` must then pickle, and None means each worker's own
-    CHGNet)."""
+    CHGNet). InputError for a negative ``hops`` or ``exchange`` without hops."""
+    check_hops(hops, exchange)
     out = candidates
     for candidate in out:
         candidate.row["relaxed"] = False
