@@ -98,6 +98,23 @@ def test_summary_groups_duplicates_and_keeps_the_lowest_energy(tmp_path):
     assert db.cpu_hours(tmp_path) == pytest.approx(2.5 / 3600)
 
 
+def test_fingerprint_ignores_record_order_and_names_the_energies(tmp_path):
+    *_, rocksalt, shifted = nbo_structures()
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    write_records(first, record("a", rocksalt, -9.0), record("b", shifted, -9.2))
+    write_records(second, record("b", shifted, -9.2), record("a", rocksalt, -9.0))
+    assert db.fingerprint(first) == db.fingerprint(second)
+    for records in (
+        (record("a", rocksalt, -9.0), record("b", shifted, -9.2001)),  # 0.1 meV/atom lower
+        (record("a", rocksalt, -9.0),),
+    ):
+        other = tmp_path / str(len(records))
+        other.mkdir()
+        write_records(other, *records)
+        assert db.fingerprint(other) != db.fingerprint(first)
+
+
 def test_twins_agree_with_pairwise_structure_matching():
     import numpy as np
     from pymatgen.analysis.structure_matcher import StructureMatcher
@@ -140,6 +157,7 @@ def test_database_command_builds_and_summarizes(run, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "3 relaxed now, 0 found done; 3/3 converged (" in result.stdout  # Nb, O2, 1 random
     assert "lowered by a rattle" in result.stdout and "CPU hours" in result.stdout
+    assert f"fingerprint {db.fingerprint(out)}" in result.stdout
     header = (out / "summary.csv").read_text().splitlines()[0]
     assert header == ",".join(db.SUMMARY_COLUMNS) and ",rattles," in header
     again = run(*args)

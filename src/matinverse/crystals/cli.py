@@ -43,6 +43,7 @@ def database(
         build_database,
         check_phonons,
         cpu_hours,
+        fingerprint,
         summarize,
         write_summary,
     )
@@ -75,7 +76,7 @@ def database(
         f"{len(converged)}/{len(rows)} converged ({rattled} lowered by a rattle), "
         f"{len(unique)} unique, "
         f"{len(near)} within 0.1 eV/atom of the hull; {cpu_hours(out):.2f} CPU hours; "
-        f"wrote {path}"
+        f"fingerprint {fingerprint(out)}; wrote {path}"
     )
 
 

@@ -9,6 +9,7 @@ those not yet recorded) and ``phonons.jsonl`` (one phonon check per line, the sa
 ``summarize`` turns them into one table.
 """
 
+import hashlib
 import json
 import os
 import zlib
@@ -539,6 +540,19 @@ def training_tensor(
         raise InputError(f"{out}: no structure left to train on ({report})")
     report["structures"] = len(fits)
     return np.stack(fits), report
+
+
+def fingerprint(out: str | os.PathLike) -> str:
+    """12 hex digits naming the database's content as a hull sees it: the sha256 of its
+    records' ids, convergence flags and energies rounded to 0.1 meV/atom, in id order (so the
+    order workers finished in does not matter). Two builds with the same fingerprint give
+    every generated crystal the same energy above the hull."""
+    lines = sorted(
+        f"{r['id']} {int(bool(r['converged']))} "
+        f"{'-' if r['energy_per_atom'] is None else format(r['energy_per_atom'], '.4f')}"
+        for r in read_lines(Path(out) / RECORDS)
+    )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
 
 
 def cpu_hours(out: str | os.PathLike) -> float:
