@@ -1,11 +1,14 @@
 import json
 
 import pytest
+import torch
 from pymatgen.core import Lattice, Structure
 
 from matinverse.crystals import database as db
+from matinverse.crystals.models import CrystalGenerator
 from matinverse.crystals.slots import MGMNO, NBO
 from matinverse.errors import InputError
+from matinverse.nn import load_model
 
 
 def test_allowed_counts_fit_the_slots_and_the_oxidation_limit():
@@ -203,13 +206,18 @@ def test_training_tensor_holds_out_formulas_and_keeps_the_low_energy_part(nbo_da
 
 
 def test_train_command_on_a_database(run, nbo_database, tmp_path):
-    model = tmp_path / "g.pt"
     tiny = ("--epochs", 1, "--steps", 2, "--batch-size", 2, "--n-critic", 1, "--width", 16)
-    result = run("crystals", "train", "--system", "Nb-O", "--database", nbo_database,
-                 "--hold-out", "Nb2O5", "--out", model, *tiny)  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    weights = []
+    for name in ("g", "again"):
+        result = run("crystals", "train", "--system", "Nb-O", "--database", nbo_database,
+                     "--hold-out", "Nb2O5", "--threads", 1, "--out", tmp_path / f"{name}.pt",
+                     *tiny)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        weights.append(load_model(tmp_path / f"{name}.pt", CrystalGenerator).state_dict())
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])  # seed + threads
     config = json.loads((tmp_path / "g.run" / "config.json").read_text())
     assert config["data"]["structures"] == 2 and config["data"]["hold_out"] == ["Nb2O5"]
+    assert config["threads"] == 1 and config["options"]["threads"] == 1
     for options, message in [
         (("--database", nbo_database), "is a Nb-O database, not Mg-Mn-O"),
         (("--system", "Nb-O", "--within", 0.1), "apply to --database only"),

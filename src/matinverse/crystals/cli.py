@@ -109,18 +109,29 @@ def train(
         metavar="FORMULAS",
         help="With --database: comma-separated formulas left out (e.g. NbO,NbO2,Nb2O5).",
     ),
+    threads: int = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        help="Torch threads (default: torch's own choice). The same seed and thread count "
+        "give the same weights; another thread count sums in another order.",
+    ),
     data_dir: Path = typer.Option(None, "--data-dir", help="Root holding mgmno/ or nbo/."),
 ):
     """Train the composition-conditioned crystal WGAN-GP (auxiliary composition head,
     augmentation by translations, slot shuffles and axis permutations); after each epoch
     the history records the share of sane decodes. The run folder OUT.run keeps
     config.json, metrics.jsonl and a checkpoint per epoch; an interrupted run resumes."""
+    import torch
+
     from matinverse.cliutil import command_line, training_run
     from matinverse.crystals.data import training_structures
     from matinverse.crystals.database import database_system, training_tensor
     from matinverse.crystals.slots import layout_of
     from matinverse.crystals.training import train_crystal_gan
 
+    if threads is not None:
+        torch.set_num_threads(threads)
     layout = layout_of(system)
     if database is None:
         if within is not None or hold_out is not None:
@@ -135,7 +146,7 @@ def train(
         tensor, report = training_tensor(database, within, held)
         report["system"] = system
     run = training_run(out, ctx)
-    run.add_config(data=report)
+    run.add_config(data=report, threads=torch.get_num_threads())
     with progress_bar("training crystal GAN") as progress:
         generator, history = train_crystal_gan(
             tensor,
@@ -153,7 +164,15 @@ def train(
             progress=progress,
         )
     run.finish(
-        lambda: generator.save(out, {"data": report, "history": history, "command": command_line()})
+        lambda: generator.save(
+            out,
+            {
+                "data": report,
+                "history": history,
+                "command": command_line(),
+                "threads": torch.get_num_threads(),
+            },
+        )
     )
     last = history[-1]
     typer.echo(
